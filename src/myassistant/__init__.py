@@ -1,0 +1,3 @@
+"""myassistant: self-hosted crypto research and signal assistant."""
+
+__version__ = "0.1.0"

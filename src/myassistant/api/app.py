@@ -1,0 +1,91 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from myassistant import __version__, diagnostics
+from myassistant.api.errors import install_error_handlers
+from myassistant.api.routes import memory, system
+from myassistant.api.security import require_token_for_mutations
+from myassistant.core.config import Settings
+from myassistant.core.db import Database
+from myassistant.core.logging import setup_logging
+
+logger = logging.getLogger("myassistant.api")
+
+ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    memory.router,
+)
+
+DESCRIPTION = (
+    "Self-hosted crypto research and signal assistant: news, prices, datasets, models, signals, "
+    "risk policy, Telegram notifications, paper trading and reports. Mutating routes need "
+    "`Authorization: Bearer <API_TOKEN>` when API_TOKEN is set."
+)
+
+
+def _fastapi_class(settings: Settings) -> Callable[..., FastAPI]:
+    if settings.enable_docs and settings.offline_docs:
+        try:
+            from fastapi_offline import FastAPIOffline
+        except ImportError:
+            logger.warning(
+                "OFFLINE_DOCS=1 but fastapi-offline is not installed; /docs loads assets from a CDN"
+            )
+        else:
+            return FastAPIOffline
+    return FastAPI
+
+
+def _docs_kwargs(settings: Settings) -> dict[str, Any]:
+    if settings.enable_docs:
+        return {"docs_url": "/docs", "redoc_url": "/redoc", "openapi_url": "/openapi.json"}
+    return {"docs_url": None, "redoc_url": None, "openapi_url": None}
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    for line in diagnostics.boot_lines():
+        logger.info(line)
+    try:
+        yield
+    finally:
+        if app.state.owns_db:
+            app.state.db.dispose()
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the service for `settings`; pass `database` to share an existing engine."""
+    settings = settings or Settings()
+    setup_logging(settings.log_level, settings.secret_values())
+    app = _fastapi_class(settings)(
+        title="myassistant",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        dependencies=[Depends(require_token_for_mutations)],
+        **_docs_kwargs(settings),
+    )
+    app.state.settings = settings
+    app.state.owns_db = database is None
+    app.state.db = database or Database(settings.database_url)
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,77 @@
+"""Error handling: domain errors and validation errors as JSON 4xx, everything else a bare 500."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from myassistant.core.errors import DomainError, describe_validation_errors, field_errors
+
+logger = logging.getLogger("myassistant.api")
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (echoed in `X-Request-ID`) and turns crashes into a plain 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message.setdefault("headers", []).append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception(
+                "unhandled error in %s %s [request_id=%s]", scope["method"], scope["path"], request_id
+            )
+            if started:
+                raise
+            response = JSONResponse(
+                {"detail": "internal server error", "request_id": request_id},
+                status_code=500,
+                headers={REQUEST_ID_HEADER: request_id},
+            )
+            await response(scope, receive, send)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    body: dict[str, Any] = {"detail": exc.detail, **exc.extra}
+    return JSONResponse(jsonable_encoder(body), status_code=exc.status_code)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    return JSONResponse(
+        {"detail": f"invalid request: {describe_validation_errors(errors)}", "errors": field_errors(errors)},
+        status_code=422,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(RequestIdMiddleware)

@@ -1,0 +1,175 @@
+"""Shared fixtures: settings, a fresh database per test on the backend DATABASE_URL names,
+an HTTP client over the app, and a frozen clock.
+
+SQLite: one migrated template file per session, copied for each test (a copy is ~1 ms).
+PostgreSQL: one migrated database per session (and per xdist worker), emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from myassistant.api.app import create_app
+from myassistant.core import clock as clock_module
+from myassistant.core import migrate
+from myassistant.core.config import Settings
+from myassistant.core.db import Database
+from myassistant.core.metadata import load_all_tables
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+FROZEN_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def configured_url() -> str:
+    return os.environ.get("DATABASE_URL", "sqlite://")
+
+
+def using_postgres() -> bool:
+    return configured_url().startswith("postgresql")
+
+
+def _pg_admin_url() -> str:
+    return configured_url() if using_postgres() else os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_ADMIN_URL)
+
+
+class PostgresServer:
+    """Creates and drops throw-away databases on the server the admin URL points at."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = make_url(admin_url)
+        self.engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", pool_size=1)
+
+    def reachable(self) -> str | None:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        return None
+
+    def create(self, prefix: str) -> str:
+        name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with self.engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        with self.engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server; skips locally when unreachable, fails in CI."""
+    server = PostgresServer(_pg_admin_url())
+    problem = server.reachable()
+    if problem:
+        message = f"PostgreSQL not reachable at {server.admin_url.render_as_string()}: {problem}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    yield server
+    server.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _template_database(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A migrated database for the whole session (a file on SQLite, a database on PostgreSQL)."""
+    if using_postgres():
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create("myassistant_test")
+        migrate.upgrade(url)
+        yield url
+        server.drop(url)
+        return
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path.as_posix()}"
+    migrate.upgrade(url)
+    Database(url).dispose()
+    yield url
+
+
+def _empty_all_tables(url: str) -> None:
+    tables = [table.name for table in load_all_tables().sorted_tables]
+    engine = create_engine(url, pool_size=1)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def database_url(_template_database: str, tmp_path: Path) -> str:
+    """A database with the current schema and no rows, for this test only."""
+    if using_postgres():
+        _empty_all_tables(_template_database)
+        return _template_database
+    source = Path(make_url(_template_database).database or "")
+    target = tmp_path / "test.db"
+    shutil.copyfile(source, target)
+    return f"sqlite:///{target.as_posix()}"
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    with database.session() as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def make_settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Build Settings for this test's database, isolated from the caller's environment and .env."""
+
+    def build(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "database_url": database_url,
+            "artifacts_dir": tmp_path / "artifacts",
+            "scheduler_enabled": False,
+            "api_token": None,
+            "host": "127.0.0.1",
+            "exchange_api_override": None,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(settings: Settings, database: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, database=database)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[clock_module.FrozenClock]:
+    with clock_module.frozen(FROZEN_AT) as clock:
+        yield clock
