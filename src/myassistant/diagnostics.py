@@ -135,7 +135,7 @@ def _routes(app: Starlette) -> list[RouteInfo]:
 
 
 def debug_info(app: Starlette, settings: Settings) -> DebugInfo:
-    scheduler = getattr(app.state, "scheduler", None)
+    scheduler = app.state.scheduler
     scheduler_state = (
         scheduler.state()
         if scheduler is not None
