@@ -230,6 +230,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "watchlist_title": "<b>Watchlist</b> ({n})",
         "watchlist_none": "The watchlist is empty.",
         "volume": "24h vol {volume}",
+        "more": "… and {n} more",
     },
     "ru": {
         "buy": "ПОКУПКА",
@@ -304,6 +305,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "watchlist_title": "<b>Список наблюдения</b> ({n})",
         "watchlist_none": "Список наблюдения пуст.",
         "volume": "объём 24ч {volume}",
+        "more": "… и ещё {n}",
     },
 }
 
@@ -326,17 +328,32 @@ def telegram_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def fit_message(required: Sequence[str], optional: Sequence[str] = ()) -> str:
-    """Join the sections, dropping optional ones from the end until the message fits Telegram's limit."""
-    kept = list(optional)
+def fit_message(sections: Sequence[str | tuple[str, int]]) -> str:
+    """Join sections in order; `(text, rank)` ones are dropped, highest rank first, until it fits."""
+    kept = [(item, 0) if isinstance(item, str) else item for item in sections]
     while True:
-        text = "\n".join([*required, *kept])
-        if telegram_length(text) <= MAX_MESSAGE_LENGTH or not kept:
+        text = "\n".join(section for section, _ in kept)
+        top = max((rank for _, rank in kept), default=0)
+        if telegram_length(text) <= MAX_MESSAGE_LENGTH or top == 0:
             break
-        kept.pop()
-    if telegram_length(text) > MAX_MESSAGE_LENGTH:
+        kept = [(section, rank) for section, rank in kept if rank != top]
+    if telegram_length(text) > MAX_MESSAGE_LENGTH:  # only when required parts alone are too long
         text = html.escape(html.unescape(re.sub(r"<[^>]+>", "", text)))[: MAX_MESSAGE_LENGTH - 200] + "…"
     return text
+
+
+def fit_rows(header: Sequence[str], rows: Sequence[str], lang: Lang, footer: Sequence[str] = ()) -> str:
+    """Header, as many rows as fit Telegram's limit, then "… and N more" when some did not."""
+    budget = MAX_MESSAGE_LENGTH - telegram_length("\n".join([*header, *footer])) - 64
+    shown: list[str] = []
+    for row in rows:
+        cost = telegram_length(row) + 1
+        if cost > budget:
+            break
+        shown.append(row)
+        budget -= cost
+    more = [t(lang, "more", n=len(rows) - len(shown))] if len(shown) < len(rows) else []
+    return "\n".join([*header, *shown, *more, *footer])
 
 
 def format_percent(value: float) -> str:
@@ -370,9 +387,9 @@ def format_duration(delta: timedelta, lang: Lang) -> str:
     hours, mins = divmod(rest, 60)
     d, h, m = t(lang, "d"), t(lang, "h"), t(lang, "m")
     if days:
-        return f"{days}{d} {hours}{h}"
+        return f"{days}{d} {hours}{h}" if hours else f"{days}{d}"
     if hours:
-        return f"{hours}{h} {mins}{m}"
+        return f"{hours}{h} {mins}{m}" if mins else f"{hours}{h}"
     return f"{mins}{m}"
 
 
@@ -390,17 +407,23 @@ def _format_metric(value: float | str | None) -> str:
 
 def render_signal_message(notice: SignalNotice, lang: Lang, now: datetime) -> str:
     """The Telegram message (HTML parse mode) for one signal; every dynamic value is escaped."""
-    required = [
+    sections: list[str | tuple[str, int]] = [
         _signal_header(notice, lang),
         _probability_line(notice, lang),
     ]
     if notice.price is not None:
-        required.append(t(lang, "price", price=esc(format_price(notice.price, lang))))
-    required.append(_horizon_line(notice, lang))
-    required.append(_model_line(notice, lang, now))
+        sections.append(t(lang, "price", price=esc(format_price(notice.price, lang))))
+    sections += [_horizon_line(notice, lang), _model_line(notice, lang, now)]
     if notice.reasons:
-        required.append(t(lang, "risk"))
-        required.extend(_reason_line(reason, lang) for reason in notice.reasons[:MAX_REASONS])
+        sections.append(t(lang, "risk"))
+        sections.extend(_reason_line(reason, lang) for reason in notice.reasons[:MAX_REASONS])
+    if notice.top_features:
+        features = ", ".join(
+            f"{esc(name, 40)} {contribution:+.3f}"
+            for name, contribution in notice.top_features[:MAX_FEATURES]
+        )
+        sections.append((t(lang, "drivers", features=features), 2))
+    sections.extend((f"📰 {esc(title)}", 3) for title in notice.headlines[:MAX_HEADLINES])
     footer = t(
         lang,
         "footer",
@@ -408,15 +431,8 @@ def render_signal_message(notice: SignalNotice, lang: Lang, now: datetime) -> st
         source=esc(TEXTS[lang].get(f"src_{notice.source}", notice.source), 40),
         event=notice.event_id,
     )
-    optional = [f"<i>{footer}</i>"]
-    if notice.top_features:
-        features = ", ".join(
-            f"{esc(name, 40)} {contribution:+.3f}"
-            for name, contribution in notice.top_features[:MAX_FEATURES]
-        )
-        optional.append(t(lang, "drivers", features=features))
-    optional.extend(f"📰 {esc(title)}" for title in notice.headlines[:MAX_HEADLINES])
-    return fit_message(required, optional)
+    sections.append((f"<i>{footer}</i>", 1))
+    return fit_message(sections)
 
 
 def _signal_header(notice: SignalNotice, lang: Lang) -> str:
@@ -590,9 +606,7 @@ def render_status(view: StatusView, lang: Lang, now: datetime) -> str:
         lines.append(render_unavailable("models", lang))
     elif not view.models:
         lines.append(t(lang, "models_none"))
-    else:
-        lines.extend(_health_line(model, lang) for model in view.models)
-    return fit_message(lines)
+    return fit_rows(lines, [_health_line(model, lang) for model in view.models or ()], lang)
 
 
 def _job_line(job: JobStatusLine, lang: Lang, now: datetime) -> str:
@@ -646,19 +660,21 @@ class SignalLine:
 def render_signals(lines: Sequence[SignalLine], lang: Lang) -> str:
     if not lines:
         return t(lang, "signals_none")
-    body = [t(lang, "signals_title", n=len(lines))]
-    for line in lines:
-        if line.final_signal == "buy":
-            icon, label = "🟢", t(lang, "buy")
-        elif line.blocked:
-            icon, label = "⛔", t(lang, "blocked_short")
-        else:
-            icon, label = "⚪", t(lang, "flat")
-        body.append(
-            f"{icon} {line.bar_dt:%m-%d %H:%M} <b>{esc(line.symbol, 40)}</b> {esc(line.timeframe, 8)} "
-            f"{label} {format_percent(line.prob)} / {format_percent(line.threshold)} · #{line.event_id}"
-        )
-    return fit_message(body)
+    rows = [_signal_row(line, lang) for line in lines]
+    return fit_rows([t(lang, "signals_title", n=len(lines))], rows, lang)
+
+
+def _signal_row(line: SignalLine, lang: Lang) -> str:
+    if line.final_signal == "buy":
+        icon, label = "🟢", t(lang, "buy")
+    elif line.blocked:
+        icon, label = "⛔", t(lang, "blocked_short")
+    else:
+        icon, label = "⚪", t(lang, "flat")
+    return (
+        f"{icon} {line.bar_dt:%m-%d %H:%M} <b>{esc(line.symbol, 40)}</b> {esc(line.timeframe, 8)} "
+        f"{label} {format_percent(line.prob)} / {format_percent(line.threshold)} · #{line.event_id}"
+    )
 
 
 @dataclass(frozen=True)
@@ -675,19 +691,21 @@ class PositionLine:
 def render_positions(lines: Sequence[PositionLine], lang: Lang) -> str:
     if not lines:
         return t(lang, "positions_none")
-    body = [t(lang, "positions_title", n=len(lines))]
-    for line in lines:
-        last = format_price(float(line.last_price), lang) if line.last_price is not None else "n/a"
-        text = (
-            f"<b>{esc(line.symbol, 40)}</b> {esc(line.exchange, 40)} · {float(line.qty):.8g} @ "
-            f"{format_price(float(line.avg_price), lang)} → {esc(last)}"
-        )
-        if line.unrealized_pnl is not None:
-            text += f" · {t(lang, 'pnl')} {format_number(line.unrealized_pnl, lang, sign=True)}"
-            if line.unrealized_pct is not None:
-                text += f" ({line.unrealized_pct * 100:+.2f}%)"
-        body.append(text)
-    return fit_message(body)
+    rows = [_position_row(line, lang) for line in lines]
+    return fit_rows([t(lang, "positions_title", n=len(lines))], rows, lang)
+
+
+def _position_row(line: PositionLine, lang: Lang) -> str:
+    last = format_price(float(line.last_price), lang) if line.last_price is not None else "n/a"
+    text = (
+        f"<b>{esc(line.symbol, 40)}</b> {esc(line.exchange, 40)} · {float(line.qty):.8g} @ "
+        f"{format_price(float(line.avg_price), lang)} → {esc(last)}"
+    )
+    if line.unrealized_pnl is not None:
+        text += f" · {t(lang, 'pnl')} {format_number(line.unrealized_pnl, lang, sign=True)}"
+        if line.unrealized_pct is not None:
+            text += f" ({line.unrealized_pct * 100:+.2f}%)"
+    return text
 
 
 @dataclass(frozen=True)
@@ -754,10 +772,10 @@ class WatchlistLine:
 def render_watchlist(lines: Sequence[WatchlistLine], lang: Lang) -> str:
     if not lines:
         return t(lang, "watchlist_none")
-    body = [t(lang, "watchlist_title", n=len(lines))]
+    rows = []
     for line in lines:
         text = f"<b>{esc(line.symbol, 40)}</b> {esc(line.exchange, 40)} · {esc(line.source, 16)}"
         if line.quote_volume_24h is not None:
             text += " · " + t(lang, "volume", volume=format_number(line.quote_volume_24h, lang, 0))
-        body.append(text)
-    return fit_message(body)
+        rows.append(text)
+    return fit_rows([t(lang, "watchlist_title", n=len(lines))], rows, lang)

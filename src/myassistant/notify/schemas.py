@@ -47,7 +47,7 @@ def validate_token(value: str | None) -> str | None:
         return None
     if not TOKEN_PATTERN.fullmatch(value):
         raise ValueError(
-            "token must look like '123456789:AAE…' as @BotFather gives it: 5-12 digits, a colon, "
+            "token must look like '<bot id>:<secret>' as @BotFather gives it: 5-12 digits, a colon, "
             "then 30-64 letters, digits, '_' or '-'"
         )
     return value

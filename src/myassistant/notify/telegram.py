@@ -18,7 +18,7 @@ import httpx
 from myassistant.core import http
 from myassistant.core.config import Settings
 from myassistant.core.errors import UpstreamError, UpstreamUnavailable
-from myassistant.core.logging import REDACTOR, register_secrets
+from myassistant.core.logging import REDACTOR, install_redaction, register_secrets
 
 ChatId = int | str
 
@@ -117,6 +117,8 @@ class TelegramClient:
     ) -> None:
         if not token:
             raise ValueError("a bot token is required")
+        # httpx logs every request URL, and ours carry the token: redaction must be on whoever runs us.
+        install_redaction()
         register_secrets(token)
         self._token = token
         self.api_base = api_base.rstrip("/")

@@ -226,6 +226,11 @@ class TelegramPeerState:
         with self._lock:
             return list(self._store.updates)
 
+    @property
+    def polls_started(self) -> int:
+        with self._lock:
+            return self._store.poll_generation
+
     def commands(self, language_code: str = "") -> list[dict[str, str]]:
         with self._lock:
             return list(self._store.commands.get(language_code, []))
@@ -315,7 +320,7 @@ class TelegramPeerState:
 
     def start_poll(self, offset: int | None, allowed_updates: list[str] | None) -> int:
         """Confirm updates before `offset`, remember the filter; returns this poll's generation."""
-        with self._lock:
+        with self._changed:
             store = self._store
             if allowed_updates is not None:
                 store.allowed_updates = allowed_updates or None
@@ -324,6 +329,7 @@ class TelegramPeerState:
             elif offset:
                 store.updates = [u for u in store.updates if u["update_id"] >= offset]
             store.poll_generation += 1
+            self._changed.notify_all()
             return store.poll_generation
 
     def poll(self, generation: int, limit: int) -> list[dict[str, Any]]:
