@@ -107,11 +107,14 @@ def peer_telegram(
     ] = None,
 ) -> None:
     """A local Telegram Bot API (getMe, sendMessage, getUpdates, setMyCommands) with /_peer controls."""
+    from myassistant.core import clock
     from myassistant.core.logging import install_redaction
     from myassistant.peers import telegram
     from myassistant.peers.server import LOOPBACK, serve_forever
 
-    state = telegram.TelegramPeerState(token or telegram.DEFAULT_TOKEN)
+    # Update ids keep growing across peer restarts, as Telegram's do, so a bot's saved offset stays valid.
+    first_update_id = int(clock.now().timestamp())
+    state = telegram.TelegramPeerState(token or telegram.DEFAULT_TOKEN, first_update_id=first_update_id)
     for chat in chat_id or ():
         state.add_chat(chat)
     install_redaction()  # access-log lines carry /bot<token>

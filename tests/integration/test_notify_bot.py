@@ -13,7 +13,14 @@ from typer.testing import CliRunner
 from myassistant.cli import app as cli_app
 from myassistant.core import configdocs
 from myassistant.jobs.tables import JobRun
-from myassistant.notify.bot import BOT_STATE, Bot, BotProviders, default_providers, is_configured_chat
+from myassistant.notify.bot import (
+    BOT_STATE,
+    Bot,
+    BotProviders,
+    BotState,
+    default_providers,
+    is_configured_chat,
+)
 from myassistant.notify.logic import EquityView, PositionLine, SignalLine
 from myassistant.notify.schemas import NotifyConfigUpdate
 from myassistant.notify.service import update_config
@@ -107,16 +114,34 @@ def test_a_restarted_bot_does_not_answer_the_same_update_twice(make_bot, telegra
     assert offsets[0] is None and offsets[-1] is not None
 
 
+def save_state(database, **fields: object) -> None:
+    with database.session() as session:
+        configdocs.put(session, BOT_STATE, BotState(**fields))
+
+
 def test_an_update_already_handled_is_skipped_even_if_telegram_sends_it_again(
     make_bot, telegram_peer, database
 ) -> None:
     update = telegram_peer.state.inject_message(telegram_peer.chat_id, "/help")
-    with database.session() as session:
-        configdocs.put(session, BOT_STATE, BOT_STATE.model(last_update_id=update["update_id"]))
     bot = make_bot()
     bot.start()
+    save_state(database, bot_id=bot.bot_id, last_update_id=update["update_id"], handled_at=datetime.now(UTC))
     assert not bot._claim(update["update_id"])
-    assert telegram_peer.state.messages() == []
+    assert bot._claim(update["update_id"] + 1)
+
+
+@pytest.mark.parametrize(
+    ("same_bot", "hours_ago"),
+    [(False, 0), (True, 25)],  # the token now belongs to another bot; older than any re-delivery
+)
+def test_a_saved_offset_that_can_no_longer_matter_does_not_hide_new_updates(
+    make_bot, telegram_peer, database, same_bot: bool, hours_ago: int
+) -> None:
+    """Telegram may restart update ids lower after a quiet week; an old saved id must not mute the bot."""
+    bot_id = int(telegram_peer.token.split(":")[0]) if same_bot else 1
+    handled_at = datetime.now(UTC) - timedelta(hours=hours_ago)
+    save_state(database, bot_id=bot_id, last_update_id=10**12, handled_at=handled_at)
+    assert len(ask(make_bot(), telegram_peer, "/help")) == 1
 
 
 def test_status_shows_the_last_run_of_each_job(make_bot, telegram_peer, database) -> None:

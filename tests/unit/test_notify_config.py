@@ -43,10 +43,10 @@ def test_chat_id_is_an_integer_or_a_channel_name(given: object, stored: object) 
     assert NotifyConfig(chat_id=given).chat_id == stored
 
 
-@pytest.mark.parametrize("given", ["my_channel", "@ab", "12abc", 0, True, 1.5, "@bad-name"])
+@pytest.mark.parametrize("given", ["my_channel", "@ab", "12abc", 0, "0", True, 1.5, "@bad-name", 10**20])
 def test_other_chat_ids_are_refused_with_a_clear_message(given: object) -> None:
     message = errors(chat_id=given)["chat_id"]
-    assert "chat_id must be an integer chat id" in message or "chat_id 0 is not a chat" in message
+    assert "chat_id must be" in message
 
 
 def test_enabling_needs_a_token_and_a_chat() -> None:

@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -58,10 +58,24 @@ ERROR_BACKOFF_S = 5.0
 T = TypeVar("T")
 
 
-class BotState(BaseModel):
-    """What survives a restart: the last update this bot handled."""
+# Telegram keeps an unconfirmed update for at most 24 hours, and only after a week without updates
+# may it restart update ids at a random (possibly lower) number: past this window a saved id guards
+# nothing and could hide new updates.
+REDELIVERY_WINDOW = timedelta(hours=24)
 
+
+class BotState(BaseModel):
+    """What survives a restart: the last update this bot handled, for which bot, and when."""
+
+    bot_id: int | None = None
     last_update_id: int | None = None
+    handled_at: datetime | None = None
+
+    def guard(self, bot_id: int | None, now: datetime) -> int | None:
+        """The last handled update id while a re-delivery of it is still possible, else None."""
+        if self.last_update_id is None or self.handled_at is None or self.bot_id != bot_id:
+            return None
+        return self.last_update_id if now - self.handled_at <= REDELIVERY_WINDOW else None
 
 
 BOT_STATE = configdocs.register("notify_bot_state", BotState)
@@ -264,6 +278,7 @@ class Bot:
         self.error_backoff_s = error_backoff_s
         self.stop = stop or threading.Event()
         self.username: str | None = None
+        self.bot_id: int | None = None
         self.failure: str | None = None
         self._client_builder = client_builder
         self._client: TelegramClient | None = None
@@ -288,7 +303,8 @@ class Bot:
         self.close()
         self._client = self._client_builder(self.settings, config.token, self.stop.wait)
         self._token = config.token
-        self.username = self._client.get_me().get("username")
+        me = self._client.get_me()
+        self.username, self.bot_id = me.get("username"), me.get("id")
         lang = config.effective_lang(self.settings.ui_lang)
         self._client.set_my_commands(logic.command_descriptions(lang, self.registry.listed()))
         logger.info("bot @%s answers chat %s", self.username, config.chat_id)
@@ -335,15 +351,17 @@ class Bot:
 
     def _last_update_id(self) -> int | None:
         with self.database.session(write=False) as session:
-            return configdocs.get(session, BOT_STATE).value.last_update_id
+            return configdocs.get(session, BOT_STATE).value.guard(self.bot_id, clock.now())
 
     def _claim(self, update_id: int) -> bool:
         """Record `update_id` as handled before answering it; False when it already was."""
+        now = clock.now()
         with self.database.session() as session:
-            last = configdocs.get(session, BOT_STATE).value.last_update_id
+            last = configdocs.get(session, BOT_STATE).value.guard(self.bot_id, now)
             if last is not None and update_id <= last:
                 return False
-            configdocs.put(session, BOT_STATE, BotState(last_update_id=update_id))
+            state = BotState(bot_id=self.bot_id, last_update_id=update_id, handled_at=now)
+            configdocs.put(session, BOT_STATE, state)
         return True
 
     def _answer(self, update: dict[str, Any]) -> None:

@@ -9,9 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 TOKEN_PATTERN = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,64}$")
-CHANNEL_PATTERN = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+CHANNEL_PATTERN = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
 PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 MAX_PROFILES = 20
+MAX_CHAT_ID = 10**15  # Telegram ids fit in 52 bits; supergroups look like -100 followed by 10 digits
 
 Lang = Literal["en", "ru"]
 Source = Literal["both", "endpoint", "scheduler"]
@@ -23,21 +24,19 @@ def validate_chat_id(value: object) -> ChatId | None:
     """An integer chat id (negative for groups) or `@channelname`; numeric strings become integers."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        raise ValueError("chat_id must be an integer chat id (negative for groups) or @channelname")
-    if isinstance(value, int):
-        if value == 0:
-            raise ValueError("chat_id 0 is not a chat; use the id Telegram shows for your chat")
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,20}\s*", value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value == 0 or abs(value) >= MAX_CHAT_ID:
+            raise ValueError("chat_id must be a non-zero chat id of at most 15 digits, as Telegram shows it")
         return value
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d{1,20}", text) and int(text) != 0:
-            return int(text)
         if CHANNEL_PATTERN.fullmatch(text):
             return text
     raise ValueError(
         "chat_id must be an integer chat id (negative for groups) or @channelname "
-        "(a letter, then 4-32 letters, digits or underscores)"
+        "(5-32 letters, digits or underscores, starting with a letter)"
     )
 
 

@@ -36,6 +36,7 @@ DEFAULT_USERNAME = "myassistant_peer_bot"
 MAX_TEXT_LENGTH = 4096
 POLL_STEP_S = 0.02
 MAX_POLL_TIMEOUT_S = 50
+FIRST_UPDATE_ID = 700_000_001
 
 _ALLOWED_TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre"}
@@ -47,7 +48,7 @@ _TAG = re.compile(
 _ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});")
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
-_CHANNEL = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+_CHANNEL = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
 
 
 class ApiError(Exception):
@@ -118,26 +119,33 @@ class _Store:
     commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     allowed_updates: list[str] | None = None
     poll_generation: int = 0
-    next_update_id: int = 700_000_001
+    next_update_id: int = 0
     next_message_id: int = 1
 
 
 class TelegramPeerState:
     """Everything the peer knows; thread-safe, shared by the server thread and the test."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, username: str = DEFAULT_USERNAME) -> None:
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        username: str = DEFAULT_USERNAME,
+        first_update_id: int = FIRST_UPDATE_ID,
+    ) -> None:
         self.token = token
         self.username = username
+        self.first_update_id = first_update_id
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._store = _Store()
+        self._store = _Store(next_update_id=first_update_id)
 
     # -- controls --------------------------------------------------------------------------
 
     def reset(self, token: str | None = None) -> None:
         """Forget chats, messages, updates, faults and calls (and optionally change the token)."""
         with self._lock:
-            self._store = _Store()
+            self._store = _Store(next_update_id=self.first_update_id)
             if token is not None:
                 self.token = token
 
@@ -444,7 +452,7 @@ def utf16_length(text: str) -> int:
 # -- methods -------------------------------------------------------------------------------
 
 
-async def _get_me(state: TelegramPeerState, _params: dict[str, Any]) -> Any:
+async def _get_me(state: TelegramPeerState, _params: dict[str, Any], _request: Request) -> Any:
     return state.bot_user() | {
         "can_join_groups": True,
         "can_read_all_group_messages": False,
@@ -452,7 +460,7 @@ async def _get_me(state: TelegramPeerState, _params: dict[str, Any]) -> Any:
     }
 
 
-async def _send_message(state: TelegramPeerState, params: dict[str, Any]) -> Any:
+async def _send_message(state: TelegramPeerState, params: dict[str, Any], _request: Request) -> Any:
     chat = state.resolve_chat(params.get("chat_id"))
     text = params.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -466,7 +474,7 @@ async def _send_message(state: TelegramPeerState, params: dict[str, Any]) -> Any
     return state.deliver(chat, text, plain, parse_mode, params)
 
 
-async def _get_updates(state: TelegramPeerState, params: dict[str, Any]) -> Any:
+async def _get_updates(state: TelegramPeerState, params: dict[str, Any], request: Request) -> Any:
     offset = _optional_int(params, "offset")
     limit = min(max(_optional_int(params, "limit", 100) or 100, 1), 100)
     timeout = min(max(_optional_int(params, "timeout", 0) or 0, 0), MAX_POLL_TIMEOUT_S)
@@ -479,10 +487,12 @@ async def _get_updates(state: TelegramPeerState, params: dict[str, Any]) -> Any:
         updates = state.poll(generation, limit)
         if updates or time.monotonic() >= deadline:
             return updates
+        if await request.is_disconnected():  # the poller went away: stop holding the connection
+            return []
         await asyncio.sleep(POLL_STEP_S)
 
 
-async def _set_my_commands(state: TelegramPeerState, params: dict[str, Any]) -> Any:
+async def _set_my_commands(state: TelegramPeerState, params: dict[str, Any], _request: Request) -> Any:
     commands = _json_param(params, "commands")
     if not isinstance(commands, list) or len(commands) > 100:
         raise ApiError(400, "Bad Request: wrong parameter commands")
@@ -498,11 +508,11 @@ async def _set_my_commands(state: TelegramPeerState, params: dict[str, Any]) -> 
     return True
 
 
-async def _get_my_commands(state: TelegramPeerState, params: dict[str, Any]) -> Any:
+async def _get_my_commands(state: TelegramPeerState, params: dict[str, Any], _request: Request) -> Any:
     return state.commands(str(params.get("language_code") or ""))
 
 
-Method = Callable[[TelegramPeerState, dict[str, Any]], Any]
+Method = Callable[[TelegramPeerState, dict[str, Any], Request], Any]
 METHODS: dict[str, Method] = {
     "getme": _get_me,
     "sendmessage": _send_message,
@@ -573,15 +583,15 @@ async def _bot_method(request: Request) -> Response:
     except ApiError as exc:
         params, status, response = {}, exc.code, _error(exc.code, exc.description)
     else:
-        status, response = await _answer(state, request.path_params["token"], method, params)
+        status, response = await _answer(state, request, method, params)
     state.record_call(method, params, status)
     return response
 
 
 async def _answer(
-    state: TelegramPeerState, token: str, method: str, params: dict[str, Any]
+    state: TelegramPeerState, request: Request, method: str, params: dict[str, Any]
 ) -> tuple[int, Response]:
-    if token != state.token:
+    if request.path_params["token"] != state.token:
         return 401, _error(401)
     fault, delay = state.take_fault(method)
     wait = delay + (fault.delay_s if fault else 0.0)
@@ -593,7 +603,7 @@ async def _answer(
     if handler is None:
         return 404, _error(404)
     try:
-        result = await handler(state, params)
+        result = await handler(state, params, request)
     except ApiError as exc:
         return exc.code, _error(exc.code, exc.description, exc.parameters)
     return 200, JSONResponse({"ok": True, "result": result})
