@@ -144,37 +144,21 @@ def test_a_saved_offset_that_can_no_longer_matter_does_not_hide_new_updates(
     assert len(ask(make_bot(), telegram_peer, "/help")) == 1
 
 
-def test_status_shows_the_last_run_of_each_job(make_bot, telegram_peer, database) -> None:
-    now = datetime.now(UTC).replace(microsecond=0)
+def job_run(job: str, ago: timedelta, status: str, error: str | None = None, duration: float = 1.0) -> JobRun:
+    at = datetime(2026, 1, 15, 12, 0, tzinfo=UTC) - ago  # the frozen clock's now
+    stats = {"duration_s": duration}
+    return JobRun(
+        job=job, source="scheduler", started_at=at, finished_at=at, status=status, error=error, stats=stats
+    )
+
+
+def test_status_shows_the_last_run_of_each_job(make_bot, telegram_peer, database, frozen_clock) -> None:
     with database.session() as session:
         session.add_all(
             [
-                JobRun(
-                    job="fetch_news",
-                    source="scheduler",
-                    started_at=now - timedelta(hours=3),
-                    finished_at=now - timedelta(hours=3),
-                    status="error",
-                    error="old failure",
-                    stats={},
-                ),
-                JobRun(
-                    job="fetch_news",
-                    source="scheduler",
-                    started_at=now - timedelta(minutes=10),
-                    finished_at=now - timedelta(minutes=10),
-                    status="ok",
-                    stats={"duration_s": 2.5},
-                ),
-                JobRun(
-                    job="fetch_prices",
-                    source="cli",
-                    started_at=now - timedelta(minutes=30),
-                    finished_at=now - timedelta(minutes=30),
-                    status="error",
-                    error="exchange said <429>",
-                    stats={"duration_s": 0.4},
-                ),
+                job_run("fetch_news", timedelta(hours=3), "error", "old failure"),
+                job_run("fetch_news", timedelta(minutes=10), "ok", duration=2.5),
+                job_run("fetch_prices", timedelta(minutes=30), "error", "exchange said <429>", 0.4),
             ]
         )
     [reply] = ask(make_bot(), telegram_peer, "/status")
@@ -250,31 +234,31 @@ def test_a_failing_provider_gets_an_apology_not_silence(make_bot, telegram_peer,
     assert "command /equity failed" in caplog.text
 
 
-def test_the_run_loop_answers_until_stopped(make_bot, telegram_peer) -> None:
-    bot = make_bot(poll_timeout_s=1)
+def run_until_answered(bot: Bot, peer) -> bool:
+    """Run the bot's loop in a thread, send /help, stop it; True when the reply arrived."""
     worker = threading.Thread(target=bot.run)
     worker.start()
     try:
-        telegram_peer.state.inject_message(telegram_peer.chat_id, "/help")
-        assert telegram_peer.state.wait_for(lambda: len(telegram_peer.state.messages()) == 1, 10)
+        peer.state.inject_message(peer.chat_id, "/help")
+        return peer.state.wait_for(lambda: len(peer.state.messages()) == 1, 10)
     finally:
         bot.stop.set()
         worker.join(10)
-    assert not worker.is_alive() and bot.failure is None
+        assert not worker.is_alive()
+
+
+def test_the_run_loop_answers_until_stopped(make_bot, telegram_peer) -> None:
+    bot = make_bot(poll_timeout_s=1)
+    assert run_until_answered(bot, telegram_peer)
+    assert bot.failure is None
 
 
 def test_the_run_loop_survives_telegram_errors(make_bot, telegram_peer) -> None:
     telegram_peer.state.fail_next("getUpdates", 500, times=5)  # more than one round of retries
     bot = make_bot(poll_timeout_s=1)
-    worker = threading.Thread(target=bot.run)
-    worker.start()
-    try:
-        telegram_peer.state.inject_message(telegram_peer.chat_id, "/help")
-        assert telegram_peer.state.wait_for(lambda: len(telegram_peer.state.messages()) == 1, 10)
-    finally:
-        bot.stop.set()
-        worker.join(10)
+    assert run_until_answered(bot, telegram_peer)
     assert bot.failure is None
+    assert [c.status for c in telegram_peer.state.calls("getUpdates")][:5] == [500] * 5
 
 
 def test_a_rejected_token_stops_the_bot_with_the_reason(make_bot, telegram_peer, configure) -> None:

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from myassistant.notify.service import deliver
 from myassistant.notify.telegram import (
     Attempt,
     RetryPolicy,
@@ -151,3 +152,22 @@ def test_the_token_never_appears_in_errors_reprs_or_logs(telegram_peer, caplog) 
         assert exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__)
     assert "telegram failed" in caplog.text
     assert token not in caplog.text
+
+
+def test_deliver_reports_every_attempt_and_never_raises(telegram_peer) -> None:
+    telegram_peer.state.fail_next("sendMessage", 500)
+    with telegram_peer.client() as client:
+        delivered = deliver(client, chat_id=telegram_peer.chat_id, text="<b>BUY</b>")
+        missing = deliver(client, chat_id=-100777, text="<b>BUY</b>")
+    assert delivered.ok and delivered.outcome == "ok" and delivered.message_id is not None
+    assert [a.outcome for a in delivered.attempts] == ["server_error", "ok"]
+    assert not missing.ok and missing.outcome == "chat_not_found" and missing.message_id is None
+    assert [a.outcome for a in missing.attempts] == ["chat_not_found"]
+    assert len(telegram_peer.state.messages()) == 1
+
+
+def test_deliver_gives_the_rate_limit_to_its_caller(telegram_peer) -> None:
+    telegram_peer.state.fail_next("sendMessage", 429, retry_after=99)
+    with telegram_peer.client() as client:
+        delivery = deliver(client, chat_id=telegram_peer.chat_id, text="hi")
+    assert delivery.outcome == "rate_limited" and delivery.retry_after == 99

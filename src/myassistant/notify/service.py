@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -13,8 +14,14 @@ from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
 from myassistant.core.logging import register_secrets
 from myassistant.notify.logic import merge_profiles, render_test_message
-from myassistant.notify.schemas import NotifyConfig, NotifyConfigRead, NotifyConfigUpdate, NotifyTestResult
-from myassistant.notify.telegram import RetryPolicy, TelegramClient, TelegramError, client_for
+from myassistant.notify.schemas import (
+    ChatId,
+    NotifyConfig,
+    NotifyConfigRead,
+    NotifyConfigUpdate,
+    NotifyTestResult,
+)
+from myassistant.notify.telegram import Attempt, RetryPolicy, TelegramClient, TelegramError, client_for
 
 logger = logging.getLogger("myassistant.notify")
 
@@ -74,6 +81,35 @@ def public_config(stored: configdocs.StoredDoc[NotifyConfig], *, settings: Setti
     )
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """How one message fared: the outcome, Telegram's message id, and every attempt made."""
+
+    ok: bool
+    outcome: str
+    detail: str
+    message_id: int | None
+    attempts: tuple[Attempt, ...]
+    error: TelegramError | None = None
+
+    @property
+    def retry_after(self) -> int | None:
+        return self.error.retry_after if self.error else None
+
+
+def deliver(client: TelegramClient, *, chat_id: ChatId, text: str) -> Delivery:
+    """Send `text` with the client's retries; never raises for Telegram's answers, records each attempt."""
+    attempts: list[Attempt] = []
+    previous, client.on_attempt = client.on_attempt, attempts.append
+    try:
+        message = client.send_message(chat_id, text)
+    except TelegramError as exc:
+        return Delivery(False, exc.outcome, exc.detail, None, tuple(attempts), exc)
+    finally:
+        client.on_attempt = previous
+    return Delivery(True, "ok", f"delivered to chat {chat_id}", message.get("message_id"), tuple(attempts))
+
+
 def send_test(
     database: Database, *, settings: Settings, client_factory: ClientFactory = default_client_factory
 ) -> NotifyTestResult:
@@ -85,20 +121,22 @@ def send_test(
     if config.chat_id is None:
         raise PreconditionFailed('no chat configured: POST /notify/config with {"chat_id": ...} first')
     text = render_test_message(config.effective_lang(settings.ui_lang), clock.now())
-    try:
-        with client_factory(settings, config.token) as client:
-            bot = client.get_me()
-            message = client.send_message(config.chat_id, text)
-    except TelegramError as exc:
-        logger.warning("test message to chat %s failed: %s", config.chat_id, exc.detail)
-        raise
-    username = bot.get("username")
-    logger.info("test message delivered to chat %s as message %s", config.chat_id, message.get("message_id"))
+    with client_factory(settings, config.token) as client:
+        try:
+            username = client.get_me().get("username")
+        except TelegramError as exc:
+            logger.warning("test message not sent, getMe failed: %s", exc.detail)
+            raise
+        delivery = deliver(client, chat_id=config.chat_id, text=text)
+    if delivery.error is not None:
+        logger.warning("test message to chat %s failed: %s", config.chat_id, delivery.detail)
+        raise delivery.error
+    logger.info("test message delivered to chat %s as message %s", config.chat_id, delivery.message_id)
     return NotifyTestResult(
         ok=True,
         outcome="ok",
         detail=f"test message delivered to chat {config.chat_id} by @{username}",
         chat_id=config.chat_id,
-        message_id=message.get("message_id"),
+        message_id=delivery.message_id,
         bot_username=username,
     )
