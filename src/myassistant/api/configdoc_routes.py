@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from myassistant.api.deps import SessionDep
+from myassistant.api.deps import MAX_INT32, SessionDep
 from myassistant.core import configdocs
 from myassistant.core.configdocs import DocSpec, StoredDoc
 
@@ -36,7 +36,10 @@ def update_model(spec: DocSpec[Any]) -> type[BaseModel]:
         name: (info.annotation | None, Field(default=None, description=info.description))
         for name, info in spec.model.model_fields.items()
     }
-    fields["expected_version"] = (int | None, Field(default=None, ge=0, description="refuse if stale"))
+    fields["expected_version"] = (
+        int | None,
+        Field(default=None, ge=0, le=MAX_INT32, description="refuse if stale"),
+    )
     model: type[BaseModel] = create_model(
         f"{spec.model.__name__}Update", __config__=ConfigDict(extra="forbid"), **fields
     )
