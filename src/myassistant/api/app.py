@@ -12,12 +12,12 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__, diagnostics
 from myassistant.api.errors import install_error_handlers
-from myassistant.api.routes import memory, notify, system
+from myassistant.api.routes import automation, memory, notify, risk, system
 from myassistant.api.security import require_token_for_mutations
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import setup_logging
-from myassistant.jobs.catalog import job_table
+from myassistant.jobs.catalog import action_table, job_table
 from myassistant.jobs.runner import JobLocks
 from myassistant.jobs.scheduler import Scheduler
 
@@ -26,6 +26,8 @@ logger = logging.getLogger("myassistant.api")
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     memory.router,
+    risk.router,
+    automation.router,
     notify.router,
 )
 
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.owns_db = database is None
     app.state.db = database or Database(settings.database_url)
     app.state.jobs = job_table()
+    app.state.actions = action_table()
     app.state.job_locks = JobLocks(app.state.db, settings)
     app.state.scheduler = None
     install_error_handlers(app)

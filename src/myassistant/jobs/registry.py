@@ -35,8 +35,9 @@ def define(name: str, func: JobFunc, schedule: tuple[str, dict[str, Any]], descr
 class JobTable:
     """Named jobs in registration order."""
 
-    def __init__(self, definitions: tuple[JobDefinition, ...] = ()) -> None:
+    def __init__(self, definitions: tuple[JobDefinition, ...] = (), *, kind: str = "job") -> None:
         self._jobs = {definition.name: definition for definition in definitions}
+        self.kind = kind
 
     def names(self) -> list[str]:
         return list(self._jobs)
@@ -48,6 +49,5 @@ class JobTable:
         try:
             return self._jobs[name]
         except KeyError:
-            raise InvalidInput(
-                f"unknown job {name!r}; valid jobs: {', '.join(self.names()) or 'none'}"
-            ) from None
+            valid = ", ".join(self.names()) or "none"
+            raise InvalidInput(f"unknown {self.kind} {name!r}; valid {self.kind}s: {valid}") from None

@@ -79,12 +79,13 @@ def run_job(name: str, func: JobFunc, context: JobContext, locks: JobLocks) -> J
     if not lock.acquire():
         raise Conflict(f"job {name!r} is already running; try again when it has finished")
     try:
-        return _run_locked(name, func, context)
+        return run_locked(name, func, context)
     finally:
         lock.release()
 
 
-def _run_locked(name: str, func: JobFunc, context: JobContext) -> JobOutcome:
+def run_locked(name: str, func: JobFunc, context: JobContext) -> JobOutcome:
+    """Run and record `func`; the caller holds the job's lock."""
     started_at = clock.now()
     started = time.perf_counter()
     with context.database.session() as session:
