@@ -21,8 +21,10 @@ def configure(client, **fields: object):
 
 def test_an_unset_config_reads_as_disabled_defaults(notify_client) -> None:
     body = notify_client.get("/notify/config").json()
-    assert body["enabled"] is False and body["token"] is None and body["token_set"] is False
-    assert body["profiles"] == {
+    assert body["name"] == "notify_config" and body["version"] == 0 and body["updated_at"] is None
+    value = body["value"]
+    assert value["enabled"] is False and value["token"] is None and body["token_set"] is False
+    assert value["profiles"] == {
         "default": {
             "buy": True,
             "flat_min_prob": None,
@@ -31,15 +33,15 @@ def test_an_unset_config_reads_as_disabled_defaults(notify_client) -> None:
             "max_delay_minutes": None,
         }
     }
-    assert body["active_profile"] == "default" and body["version"] == 0
-    assert body["lang"] is None and body["effective_lang"] == "en"
+    assert value["active_profile"] == "default" and value["chat_id"] is None
+    assert value["lang"] is None and body["effective_lang"] == "en"
 
 
 def test_the_token_is_masked_and_never_returned(notify_client) -> None:
     saved = configure(notify_client, enabled=True, token=DEFAULT_TOKEN, chat_id=42)
     read = notify_client.get("/notify/config").json()
     for body in (saved, read):
-        assert body["token"] == "1234…00" and body["token_set"] is True
+        assert body["value"]["token"] == "1234…00" and body["token_set"] is True
         assert DEFAULT_TOKEN not in str(body)
         assert DEFAULT_TOKEN.split(":")[1][:10] not in str(body)
 
@@ -51,9 +53,10 @@ def test_changing_only_rules_keeps_the_token_and_echoing_the_mask_keeps_it_too(
 
     configure(notify_client, enabled=True, token=DEFAULT_TOKEN, chat_id=42)
     configure(notify_client, profiles={"default": {"flat_min_prob": 0.8}})
-    masked = notify_client.get("/notify/config").json()["token"]
+    masked = notify_client.get("/notify/config").json()["value"]["token"]
     body = configure(notify_client, token=masked, lang="ru")
-    assert body["profiles"]["default"]["flat_min_prob"] == 0.8 and body["profiles"]["default"]["buy"] is True
+    rules = body["value"]["profiles"]["default"]
+    assert rules["flat_min_prob"] == 0.8 and rules["buy"] is True
     assert body["effective_lang"] == "ru" and body["version"] == 3
     session.expire_all()
     assert get_config(session).value.token == DEFAULT_TOKEN
@@ -62,7 +65,7 @@ def test_changing_only_rules_keeps_the_token_and_echoing_the_mask_keeps_it_too(
 def test_profiles_can_be_added_activated_and_removed(notify_client) -> None:
     configure(notify_client, profiles={"quiet": {"buy": True, "source": "scheduler"}}, active_profile="quiet")
     body = configure(notify_client, profiles={"default": None})
-    assert set(body["profiles"]) == {"quiet"} and body["active_profile"] == "quiet"
+    assert set(body["value"]["profiles"]) == {"quiet"} and body["value"]["active_profile"] == "quiet"
     configure(notify_client, profiles={"loud": {"flat_min_prob": 0.5}})
     refused = notify_client.post("/notify/config", json={"profiles": {"quiet": None}})
     assert refused.status_code == 422
@@ -88,6 +91,7 @@ def test_profiles_can_be_added_activated_and_removed(notify_client) -> None:
         ({"lang": "de"}, "body.lang", "'en' or 'ru'"),
         ({"enabled": None}, "body.enabled", "cannot be null"),
         ({"surprise": 1}, "body.surprise", "Extra inputs"),
+        ({"expected_version": 2**63}, "body.expected_version", "less than or equal to"),
     ],
 )
 def test_invalid_updates_name_the_field_and_change_nothing(notify_client, payload, field, message) -> None:
@@ -97,6 +101,13 @@ def test_invalid_updates_name_the_field_and_change_nothing(notify_client, payloa
     assert any(e["field"] == field and message in e["message"] for e in body["errors"]), body
     assert message in body["detail"]
     assert notify_client.get("/notify/config").json()["version"] == 0
+
+
+def test_a_get_value_posted_back_changes_nothing_but_the_version(notify_client) -> None:
+    configure(notify_client, enabled=True, token=DEFAULT_TOKEN, chat_id=42, profiles={"x": {"buy": False}})
+    before = notify_client.get("/notify/config").json()
+    after = configure(notify_client, **before["value"], expected_version=before["version"])
+    assert after["value"] == before["value"] and after["version"] == before["version"] + 1
 
 
 def test_a_stale_expected_version_is_409(notify_client) -> None:

@@ -12,6 +12,7 @@ TOKEN_PATTERN = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,64}$")
 CHANNEL_PATTERN = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
 PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 MAX_PROFILES = 20
+MAX_VERSION = 2**31 - 1
 MAX_CHAT_ID = 10**15  # Telegram ids fit in 52 bits; supergroups look like -100 followed by 10 digits
 
 Lang = Literal["en", "ru"]
@@ -164,7 +165,10 @@ class NotifyConfigUpdate(BaseModel):
     profiles: dict[str, NotifyRulesUpdate | None] | None = Field(default=None, max_length=MAX_PROFILES)
     active_profile: str | None = Field(default=None, max_length=32)
     expected_version: int | None = Field(
-        default=None, ge=0, description="refuse the update (409) unless the stored version is this one"
+        default=None,
+        ge=0,
+        le=MAX_VERSION,
+        description="refuse the update (409) unless the stored version is this one",
     )
 
     @field_validator("enabled", "profiles", "active_profile")
@@ -175,19 +179,26 @@ class NotifyConfigUpdate(BaseModel):
         return value
 
 
-class NotifyConfigRead(BaseModel):
-    """The config as clients see it: the token masked (first 4 and last 2 characters at most)."""
+class NotifyConfigPublic(BaseModel):
+    """The document's fields as clients see them: the token masked (first 4 and last 2 characters)."""
 
     enabled: bool
     token: str | None = Field(description="masked")
-    token_set: bool
     chat_id: int | str | None
     lang: Lang | None
-    effective_lang: Lang
     profiles: dict[str, NotifyRules]
     active_profile: str
-    version: int
+
+
+class NotifyConfigRead(BaseModel):
+    """The same shape as every config document's GET (name, version, updated_at, value), plus two facts."""
+
+    name: str
+    version: int = Field(description="0 = never written (defaults)")
     updated_at: datetime | None
+    value: NotifyConfigPublic
+    token_set: bool = Field(description="a token is stored (the value shows it masked)")
+    effective_lang: Lang = Field(description="lang, or UI_LANG when lang is null")
 
 
 Outcome = Literal[

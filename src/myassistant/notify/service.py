@@ -17,6 +17,7 @@ from myassistant.notify.logic import merge_profiles, render_test_message
 from myassistant.notify.schemas import (
     ChatId,
     NotifyConfig,
+    NotifyConfigPublic,
     NotifyConfigRead,
     NotifyConfigUpdate,
     NotifyTestResult,
@@ -65,19 +66,13 @@ def update_config(session: Session, *, changes: NotifyConfigUpdate) -> configdoc
 
 def public_config(stored: configdocs.StoredDoc[NotifyConfig], *, settings: Settings) -> NotifyConfigRead:
     """The config as clients may see it: the token masked."""
-    value = stored.value
-    public = NOTIFY_CONFIG.public_value(value)
     return NotifyConfigRead(
-        enabled=value.enabled,
-        token=public["token"],
-        token_set=bool(value.token),
-        chat_id=value.chat_id,
-        lang=value.lang,
-        effective_lang=value.effective_lang(settings.ui_lang),
-        profiles=value.profiles,
-        active_profile=value.active_profile,
+        name=stored.name,
         version=stored.version,
         updated_at=stored.updated_at,
+        value=NotifyConfigPublic.model_validate(NOTIFY_CONFIG.public_value(stored.value)),
+        token_set=bool(stored.value.token),
+        effective_lang=stored.value.effective_lang(settings.ui_lang),
     )
 
 
