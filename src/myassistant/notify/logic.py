@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from myassistant.notify.schemas import Lang, NotifyConfig
 
@@ -20,7 +20,6 @@ MAX_FEATURES = 3
 SIGNALS_DEFAULT, SIGNALS_MIN, SIGNALS_MAX = 5, 1, 50
 
 Number = Decimal | float | int
-SignalSource = Literal["endpoint", "scheduler", "action"]
 ON_DEMAND_SOURCES = frozenset({"endpoint", "action"})
 
 

@@ -95,7 +95,14 @@ class Delivery:
 def deliver(client: TelegramClient, *, chat_id: ChatId, text: str) -> Delivery:
     """Send `text` with the client's retries; never raises for Telegram's answers, records each attempt."""
     attempts: list[Attempt] = []
-    previous, client.on_attempt = client.on_attempt, attempts.append
+    previous = client.on_attempt
+
+    def record(attempt: Attempt) -> None:
+        attempts.append(attempt)
+        if previous is not None:
+            previous(attempt)
+
+    client.on_attempt = record
     try:
         message = client.send_message(chat_id, text)
     except TelegramError as exc:
@@ -108,7 +115,7 @@ def deliver(client: TelegramClient, *, chat_id: ChatId, text: str) -> Delivery:
 def send_test(
     database: Database, *, settings: Settings, client_factory: ClientFactory = default_client_factory
 ) -> NotifyTestResult:
-    """Send a test message to the configured chat; Telegram's refusal raises a TelegramError (4xx/5xx)."""
+    """Send a test message to the configured chat; Telegram's refusal raises a TelegramError (502/503)."""
     with database.session(write=False) as session:
         config = get_config(session).value
     if not config.token:
