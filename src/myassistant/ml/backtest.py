@@ -141,7 +141,12 @@ def run_backtest(
 
 
 def backtest_prices(
-    prices: pd.DataFrame, signal: pd.Series | NDArray[np.bool_], *, horizon_steps: int, rates: CostRates[Any], timeframe: str
+    prices: pd.DataFrame,
+    signal: pd.Series | NDArray[np.bool_],
+    *,
+    horizon_steps: int,
+    rates: CostRates[Any],
+    timeframe: str,
 ) -> BacktestResult:
     """`run_backtest` on a prices frame (columns open and close) and a signal aligned with its rows."""
     return run_backtest(

@@ -67,7 +67,9 @@ def coin_tag(symbol: str) -> str:
     return symbol.split("/", 1)[0].strip().upper()
 
 
-def build_features(prices: pd.DataFrame, news: pd.DataFrame | None, *, symbol: str, timeframe: str) -> pd.DataFrame:
+def build_features(
+    prices: pd.DataFrame, news: pd.DataFrame | None, *, symbol: str, timeframe: str
+) -> pd.DataFrame:
     """Feature rows for every bar of `prices` (index `ts` = bar open time, UTC), in FEATURE_COLUMNS order."""
     tf_ns = timeframe_seconds(timeframe) * NS_PER_S
     ts_ns = _validated_index_ns(prices, tf_ns)
@@ -138,9 +140,8 @@ def _vol_norm(vol: FloatArray, bar_numbers: NDArray[np.int64]) -> FloatArray:
     medians = pd.Series(vol[sampled]).rolling(VOL_NORM_SAMPLES, min_periods=4).median().to_numpy()
     baseline = np.full(vol.shape, np.nan)
     baseline[sampled] = medians
-    baseline = pd.Series(baseline).ffill().to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = vol / baseline
+        ratio: FloatArray = vol / pd.Series(baseline).ffill().to_numpy(dtype=np.float64)
     ratio[~np.isfinite(ratio)] = np.nan
     return ratio
 
@@ -182,7 +183,9 @@ def _calendar(open_ns: NDArray[np.int64]) -> dict[str, FloatArray]:
     }
 
 
-def _news_features(news: pd.DataFrame | None, close_ns: NDArray[np.int64], coin: str) -> dict[str, FloatArray]:
+def _news_features(
+    news: pd.DataFrame | None, close_ns: NDArray[np.int64], coin: str
+) -> dict[str, FloatArray]:
     nan = np.full(close_ns.shape, np.nan)
     if news is None or news.empty:
         return {name: nan.copy() for name in NEWS_FEATURES}
@@ -211,7 +214,9 @@ def _news_features(news: pd.DataFrame | None, close_ns: NDArray[np.int64], coin:
 
 def _has_tag(tags: pd.Series, tag: str) -> NDArray[np.bool_]:
     # A loop over articles (not bars); tags may be lists or arrays (parquet), or missing.
-    flags: Iterable[bool] = (value is not None and not isinstance(value, float) and tag in value for value in tags)
+    flags: Iterable[bool] = (
+        value is not None and not isinstance(value, float) and tag in value for value in tags
+    )
     return np.fromiter(flags, dtype=bool, count=len(tags))
 
 

@@ -32,7 +32,9 @@ def forward_log_returns(open_: NDArray[np.float64], horizon_steps: int) -> NDArr
     return out
 
 
-def make_labels(prices: pd.DataFrame, *, horizon_steps: int, timeframe: str, rates: CostRates[Any]) -> pd.Series:
+def make_labels(
+    prices: pd.DataFrame, *, horizon_steps: int, timeframe: str, rates: CostRates[Any]
+) -> pd.Series:
     """1.0 when the next-open-to-open round trip over `horizon_steps` bars is profitable after costs."""
     forward = forward_log_returns(prices["open"].to_numpy(dtype=np.float64), horizon_steps)
     forward[~_spans_horizon(prices.index, horizon_steps, timeframe)] = np.nan

@@ -15,7 +15,9 @@ YEAR_SECONDS = 365.25 * 86_400
 def timeframe_seconds(timeframe: str) -> int:
     """Length of one bar in seconds; months and seconds-bars are refused (not fixed or not supported)."""
     if not re.fullmatch(TIMEFRAME_PATTERN, timeframe or ""):
-        raise InvalidInput(f"unsupported timeframe {timeframe!r}: use a number and m, h, d or w (e.g. 15m, 1h)")
+        raise InvalidInput(
+            f"unsupported timeframe {timeframe!r}: use a number and m, h, d or w (e.g. 15m, 1h)"
+        )
     return int(timeframe[:-1]) * _UNIT_SECONDS[timeframe[-1]]
 
 
