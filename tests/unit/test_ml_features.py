@@ -48,7 +48,9 @@ def test_log_returns_use_closes_k_bars_back() -> None:
 
 def test_rsi_is_100_on_a_rising_market_and_50_on_a_flat_one() -> None:
     index = pd.date_range(BASE, periods=60, freq=TF, name="ts")
-    rising = pd.DataFrame({c: np.linspace(100, 160, 60) for c in ("open", "high", "low", "close")}, index=index)
+    rising = pd.DataFrame(
+        {c: np.linspace(100, 160, 60) for c in ("open", "high", "low", "close")}, index=index
+    )
     flat = pd.DataFrame({c: np.full(60, 100.0) for c in ("open", "high", "low", "close")}, index=index)
     for frame in (rising, flat):
         frame["volume"] = 1.0
@@ -208,7 +210,9 @@ def _mutate_future(t: int, kind: str, seed: int) -> tuple[pd.DataFrame, pd.DataF
     ),
     seed=st.integers(min_value=0, max_value=2**16),
 )
-def test_altering_anything_after_bar_t_leaves_every_feature_up_to_t_unchanged(t: int, kind: str, seed: int) -> None:
+def test_altering_anything_after_bar_t_leaves_every_feature_up_to_t_unchanged(
+    t: int, kind: str, seed: int
+) -> None:
     prices, news = _mutate_future(t, kind, seed)
     altered = build_features(prices, news, symbol="BTC/USDT", timeframe="15m")
     before = FEATURES.iloc[: t + 1].to_numpy()
