@@ -67,7 +67,7 @@ class TrainingResult:
     threshold: float
     metrics: dict[str, Any]
     split: Split
-    rows: int  # labelled rows used
+    rows: int  # labelled rows of the dataset (what min_train_rows is checked against)
     candidates: dict[str, Predictor] = field(default_factory=dict)
 
 
@@ -124,7 +124,7 @@ def train(
     }
     if config.walk_forward_folds > 0:
         metrics["walk_forward"] = walk_forward(dataset, kind, config, summaries[kind], x, y)
-    labelled_rows = len(split.train) + len(split.validation) + len(split.test)
+    labelled_rows = int(dataset.labels.notna().sum())
     return TrainingResult(chosen, threshold, _json_safe(metrics), split, labelled_rows, fitted)
 
 
