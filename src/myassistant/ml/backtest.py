@@ -93,14 +93,26 @@ def select_signal_bars(signal: NDArray[np.bool_], horizon_steps: int) -> IntArra
     candidates = np.flatnonzero(signal[: last + 1]).astype(np.int64)
     if candidates.size < 2 or np.diff(candidates).min() >= step:
         return candidates
-    # nxt[j]: the first candidate at or after the bar where candidate j's trade has exited.
-    nxt = np.searchsorted(candidates, candidates + step).tolist()
+    # jump[k]: the next position after a trade taken at position k, where positions are bars
+    # (dense signals) or indexes into `candidates` (sparse ones); the loop then runs once per trade.
+    if candidates.size * 16 > last:
+        marks = np.where(signal[: last + 1], np.arange(last + 1), last + 1)
+        following = np.full(last + 2 + step, last + 1, dtype=np.int64)
+        following[: last + 1] = np.minimum.accumulate(marks[::-1])[::-1]
+        return _follow(following[step : last + 1 + step], int(following[0]), last + 1)
+    jump = np.searchsorted(candidates, candidates + step).astype(np.int64)
+    return candidates[_follow(jump, 0, len(candidates))]
+
+
+def _follow(jump: IntArray, start: int, end: int) -> IntArray:
+    """Positions visited from `start` by repeated `jump` until `end`: a loop over trades, not bars."""
+    table = memoryview(np.ascontiguousarray(jump))  # yields Python ints, far faster than numpy scalars
     taken: list[int] = []
-    position, end = 0, len(nxt)
-    while position < end:  # one iteration per trade, not per bar
+    position = start
+    while position < end:
         taken.append(position)
-        position = nxt[position]
-    return candidates[np.asarray(taken, dtype=np.int64)]
+        position = table[position]
+    return np.asarray(taken, dtype=np.int64)
 
 
 def run_backtest(
@@ -167,21 +179,23 @@ def _equity(
     growth: FloatArray,
     rates: CostRates[Any],
 ) -> FloatArray:
-    n = len(close)
+    n, trades = len(close), len(entry_bars)
+    if not trades:
+        return np.ones(n)
     after = np.cumprod(growth)
     before = np.concatenate(([1.0], after[:-1]))
-    entries_so_far = np.zeros(n, dtype=np.int64)
-    entries_so_far[entry_bars] = 1  # entry bars are distinct
-    trade = np.cumsum(entries_so_far) - 1  # the latest trade entered at or before each bar
-    has_trade = trade >= 0
-    current = np.where(has_trade, trade, 0)
-    if not len(entry_bars):
-        return np.ones(n)
-    in_position = has_trade & (np.arange(n) < exit_bars[current])
+    # Piecewise: flat before each entry, units × sale value while in a position, flat after the exit.
+    bounds = np.empty(2 * trades + 2, dtype=np.int64)
+    bounds[0], bounds[1:-1:2], bounds[2:-1:2], bounds[-1] = 0, entry_bars, exit_bars, n
+    scale = np.empty(2 * trades + 1)
+    scale[0], scale[2::2] = 1.0, after
+    scale[1::2] = before / (entry_prices * (1 + rates.fee))  # units bought per unit of sale price
+    in_position = np.zeros(2 * trades + 1, dtype=bool)
+    in_position[1::2] = True
+    lengths = np.diff(bounds)
     liquidation = costs.sell_fill_price(close, rates) * (1 - rates.fee)
-    marked = before[current] * liquidation / (entry_prices[current] * (1 + rates.fee))
-    settled = np.where(has_trade, after[current], 1.0)
-    return np.where(in_position, marked, settled)
+    factor = np.repeat(scale, lengths)
+    return np.where(np.repeat(in_position, lengths), factor * liquidation, factor)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

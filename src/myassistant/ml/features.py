@@ -73,13 +73,15 @@ def build_features(
     """Feature rows for every bar of `prices` (index `ts` = bar open time, UTC), in FEATURE_COLUMNS order."""
     tf_ns = timeframe_seconds(timeframe) * NS_PER_S
     ts_ns = _validated_index_ns(prices, tf_ns)
-    columns: dict[str, FloatArray] = {}
+    # Filled column by column in pandas' own block layout, so the frame wraps it without a copy.
+    block = np.full((len(FEATURE_COLUMNS), len(ts_ns)), np.nan)
     if len(ts_ns):
-        columns.update(_price_features(prices, ts_ns, tf_ns))
-        columns.update(_news_features(news, ts_ns + tf_ns, coin_tag(symbol)))
-    else:
-        columns = {name: np.empty(0) for name in FEATURE_COLUMNS}
-    frame = pd.DataFrame({name: columns[name] for name in FEATURE_COLUMNS}, index=prices.index)
+        columns = _price_features(prices, ts_ns, tf_ns) | _news_features(
+            news, ts_ns + tf_ns, coin_tag(symbol)
+        )
+        for position, name in enumerate(FEATURE_COLUMNS):
+            block[position] = columns[name]
+    frame = pd.DataFrame(block.T, index=prices.index.copy(), columns=list(FEATURE_COLUMNS), copy=False)
     frame.index.name = "ts"
     return frame
 
@@ -131,6 +133,8 @@ def _price_features(prices: pd.DataFrame, ts_ns: NDArray[np.int64], tf_ns: int) 
     out["hl_range"] = (high - low) / close
     out["volume_z"] = _zscore(np.log1p(volume), VOLUME_WINDOW)
     out.update(_calendar(grid_ns))
+    if size == len(ts_ns):  # no missing bars: the grid is the rows
+        return out
     return {name: values[slots] for name, values in out.items()}
 
 
@@ -170,16 +174,18 @@ def _zscore(values: FloatArray, window: int) -> FloatArray:
     return np.asarray(z, dtype=np.float64)
 
 
+_MINUTE_ANGLES = 2 * np.pi * np.arange(1440) / 1440
+_WEEKDAY_ANGLES = 2 * np.pi * np.arange(7) / 7
+
+
 def _calendar(open_ns: NDArray[np.int64]) -> dict[str, FloatArray]:
     minutes = (open_ns // (60 * NS_PER_S)) % 1440
     weekday = (open_ns // (86_400 * NS_PER_S) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    hour_angle = 2 * np.pi * minutes / 1440
-    day_angle = 2 * np.pi * weekday / 7
     return {
-        "hour_sin": np.sin(hour_angle),
-        "hour_cos": np.cos(hour_angle),
-        "dow_sin": np.sin(day_angle),
-        "dow_cos": np.cos(day_angle),
+        "hour_sin": np.sin(_MINUTE_ANGLES)[minutes],
+        "hour_cos": np.cos(_MINUTE_ANGLES)[minutes],
+        "dow_sin": np.sin(_WEEKDAY_ANGLES)[weekday],
+        "dow_cos": np.cos(_WEEKDAY_ANGLES)[weekday],
     }
 
 
@@ -202,10 +208,10 @@ def _news_features(
     out: dict[str, FloatArray] = {}
     for scope, mask in (("coin", tagged), ("all", np.ones(len(seen_ns), dtype=bool))):
         sums = _WindowSums(seen_ns[mask], compound[mask], negative[mask])
+        hi = sums.seen_before(close_ns)
         for hours in NEWS_WINDOWS_H:
-            start_ns = close_ns - hours * NS_PER_H
-            count, sentiment, share_negative = sums.window(start_ns, close_ns)
-            unobserved = start_ns < history_start
+            count, sentiment, share_negative = sums.window(close_ns, hi, hours)
+            unobserved = close_ns - hours * NS_PER_H < history_start
             for stat, values in (("count", count), ("sent", sentiment), ("neg", share_negative)):
                 values[unobserved] = np.nan
                 out[f"news_{scope}_{stat}_{hours}h"] = values
@@ -230,12 +236,20 @@ class _WindowSums:
         self.sent_count = np.concatenate(([0], np.cumsum(has_sentiment)))
         self.neg_count = np.concatenate(([0], np.cumsum(negative)))
 
+    def seen_before(self, close_ns: NDArray[np.int64], lag_ns: int = 0) -> NDArray[np.int64]:
+        """Per bar, how many articles were seen strictly before its close minus `lag_ns`.
+
+        Same as searchsorted(seen, close - lag, "left"), but searches the (fewer) articles among
+        the (ascending) closes and counts, which is several times faster for many bars.
+        """
+        first_bar = np.searchsorted(close_ns, self.seen_ns + lag_ns, side="right")
+        return np.cumsum(np.bincount(first_bar, minlength=len(close_ns) + 1)[:-1])
+
     def window(
-        self, start_ns: NDArray[np.int64], end_ns: NDArray[np.int64]
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Count, mean sentiment and negative share of articles seen in [start, end)."""
-        hi = np.searchsorted(self.seen_ns, end_ns, side="left")
-        lo = np.searchsorted(self.seen_ns, start_ns, side="left")
+        self, close_ns: NDArray[np.int64], hi: NDArray[np.int64], hours: int
+    ) -> tuple[FloatArray, ...]:
+        """Count, mean sentiment and negative share of articles seen in [close - hours, close)."""
+        lo = self.seen_before(close_ns, hours * NS_PER_H)
         count = (hi - lo).astype(np.float64)
         rated = (self.sent_count[hi] - self.sent_count[lo]).astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
