@@ -158,32 +158,30 @@ def bench_backtest(prices: pd.DataFrame, slice_bars: int) -> None:
     )
     scale = len(prices) / slice_bars
     extrapolated = bt_seconds * scale
-    print(
-        f"backtest: {len(prices):,} bars, {signal.sum():,} signals, {result.metrics.trades:,} trades, h={HORIZON}"
-    )
+    trades = result.metrics.trades
+    print(f"backtest: {len(prices):,} bars, {signal.sum():,} signals, {trades:,} trades, h={HORIZON}")
     print(f"  run_backtest          {seconds:7.3f} s")
-    print(
-        f"  raw numpy pass        {numpy_seconds:7.3f} s   ratio {seconds / numpy_seconds:5.2f}x (target <= 2x)"
-    )
+    ratio = seconds / numpy_seconds
+    print(f"  raw numpy pass        {numpy_seconds:7.3f} s   ratio {ratio:5.2f}x (target <= 2x)")
     print(
         f"  backtesting.py        {bt_seconds:7.3f} s on a {slice_bars:,}-bar slice, x{scale:g} linear "
-        f"= {extrapolated:7.2f} s per {len(prices):,}   speed-up {extrapolated / seconds:6.1f}x (target >= 50x)"
+        f"= {extrapolated:7.2f} s per {len(prices):,} bars"
     )
+    print(f"  speed-up vs backtesting.py {extrapolated / seconds:6.1f}x (target >= 50x)")
     print(f"  same trades on the slice: {bt_trades} (backtesting.py) vs {ours_part.metrics.trades} (ours)")
-    for density in (
-        0.5,
-        1.0,
-    ):  # the trade-selection loop runs once per trade: dense signals are its worst case
+    # The trade-selection loop runs once per trade, so dense signals are its worst case.
+    for density in (0.5, 1.0):
         dense = np.random.default_rng(3).random(len(prices)) < density
-        dense_seconds, dense_result = best_of(
-            lambda dense=dense: run_backtest(
-                open_, close, dense, horizon_steps=HORIZON, rates=RATES, timeframe="15m"
-            )
-        )
+
+        def dense_run(dense: np.ndarray = dense) -> Any:
+            return run_backtest(open_, close, dense, horizon_steps=HORIZON, rates=RATES, timeframe="15m")
+
+        dense_seconds, dense_result = best_of(dense_run)
         dense_numpy, _ = best_of(lambda dense=dense: raw_numpy_pass(open_, dense))
         print(
-            f"  signals on {density:.0%} of bars ({dense_result.metrics.trades:,} trades): {dense_seconds:6.3f} s"
-            f" vs raw numpy {dense_numpy:6.3f} s, ratio {dense_seconds / dense_numpy:4.2f}x"
+            f"  signals on {density:.0%} of bars ({dense_result.metrics.trades:,} trades): "
+            f"{dense_seconds:6.3f} s vs raw numpy {dense_numpy:6.3f} s, "
+            f"ratio {dense_seconds / dense_numpy:4.2f}x"
         )
 
 
