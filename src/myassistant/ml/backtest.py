@@ -106,7 +106,7 @@ def select_signal_bars(signal: NDArray[np.bool_], horizon_steps: int) -> IntArra
 
 def _follow(jump: IntArray, start: int, end: int) -> IntArray:
     """Positions visited from `start` by repeated `jump` until `end`: a loop over trades, not bars."""
-    table = memoryview(np.ascontiguousarray(jump))  # yields Python ints, far faster than numpy scalars
+    table = np.ascontiguousarray(jump).data  # a memoryview: yields Python ints, far faster than numpy scalars
     taken: list[int] = []
     position = start
     while position < end:
