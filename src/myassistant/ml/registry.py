@@ -211,7 +211,7 @@ def load_model_for(
     session: Session, *, settings: Settings, exchange: str, symbol: str, timeframe: str, horizon_steps: int
 ) -> LoadedModel:
     """The model to use for a pair, verified and cached; PreconditionFailed names what is missing."""
-    pair = PairKey(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
+    pair = PairKey.of(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
     choice = resolve_choice(session, pair)
     if choice is None:
         raise PreconditionFailed(

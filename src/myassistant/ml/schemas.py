@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from myassistant.core.errors import InvalidInput, describe_validation_errors, field_errors
 
 from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 
@@ -44,6 +46,17 @@ class PairKey(BaseModel):
 
     def key(self) -> tuple[str, str, str, int]:
         return (self.exchange, self.symbol, self.timeframe, self.horizon_steps)
+
+    @classmethod
+    def of(cls, *, exchange: str, symbol: str, timeframe: str, horizon_steps: int) -> PairKey:
+        """Validated pair for service callers: bad values are InvalidInput (422), never a crash."""
+        try:
+            return cls(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
+        except ValidationError as exc:
+            errors = exc.errors()
+            raise InvalidInput(
+                f"invalid pair: {describe_validation_errors(errors)}", errors=field_errors(errors)
+            ) from exc
 
 
 class ModelRunRead(BaseModel):

@@ -136,7 +136,7 @@ def train_pair_from_frames(
     The heavy work runs before the first statement on `session` when `policy` is given, so a
     caller that has not started a transaction holds SQLite's write lock only for the inserts.
     """
-    pair = PairKey(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
+    pair = PairKey.of(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
     policy = policy or configdocs.get(session, MODEL_POLICY).value
     started = time.perf_counter()
     try:

@@ -71,7 +71,7 @@ def get_active(
     ),
 ) -> ActiveModelRead:
     """The pair's pin, promoted and newest runs, and which one signals would use now."""
-    pair = PairKey(
+    pair = PairKey.of(
         exchange=exchange or settings.default_exchange,
         symbol=symbol,
         timeframe=timeframe or settings.default_timeframe,
