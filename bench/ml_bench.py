@@ -7,11 +7,8 @@ machine. Run: `.venv/bin/python bench/ml_bench.py [--bars 1000000] [--slice 1000
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import statistics
 import time
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from myassistant.ml.backtest import run_backtest
+from myassistant.ml.crosscheck import backtesting_py_trades
 from myassistant.ml.features import FEATURE_COLUMNS, build_features
 from myassistant.ml.predictors import XGBoostPredictor
 from myassistant.trading.costs import rates_from_bps
@@ -108,32 +106,9 @@ def raw_numpy_pass(open_: np.ndarray, signal: np.ndarray) -> float:
 
 
 def backtesting_py_seconds(prices: pd.DataFrame, signal: np.ndarray) -> tuple[float, int]:
-    from backtesting import Backtest, Strategy
-
-    n = len(prices)
-
-    class Signals(Strategy):
-        def init(self) -> None:
-            pass
-
-        def next(self) -> None:
-            i = len(self.data) - 1
-            if self.position:
-                if i - self.trades[0].entry_bar >= HORIZON - 1:
-                    self.position.close()
-            elif signal[i] and i <= n - 2 - HORIZON:
-                self.buy(size=0.99)
-
-    data = prices.rename(columns=str.capitalize).tz_localize(None)
-    slip = RATES.slippage
-    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):  # its progress bar
-        warnings.simplefilter("ignore")
-        backtest = Backtest(
-            data, Signals, cash=1e12, commission=RATES.fee, spread=(1 + slip) / (1 - slip) - 1
-        )
-        started = time.perf_counter()
-        stats = backtest.run()
-    return time.perf_counter() - started, len(stats._trades)
+    started = time.perf_counter()
+    trades = backtesting_py_trades(prices, signal, horizon_steps=HORIZON, rates=RATES)
+    return time.perf_counter() - started, len(trades)
 
 
 def bench_backtest(prices: pd.DataFrame, slice_bars: int) -> None:

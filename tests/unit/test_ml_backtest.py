@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import pandas as pd
 import pytest
-from backtesting import Backtest, Strategy
 
 from myassistant.core.errors import InvalidInput
 from myassistant.ml.backtest import run_backtest, select_signal_bars
+from myassistant.ml.crosscheck import backtesting_py_trades
 from myassistant.trading.costs import rates_from_bps
 from tests.fixtures.ml import make_prices
 
@@ -95,40 +92,6 @@ def test_mismatched_inputs_are_refused() -> None:
 # --- equivalence with backtesting.py -------------------------------------------------------------
 
 
-def backtesting_py_trades(
-    prices: pd.DataFrame, signal: np.ndarray, horizon_steps: int, fee: float, slip: float
-):
-    """Run backtesting.py with fill semantics configured to match ours exactly.
-
-    - trade_on_close=False: an order placed in next() on bar i fills at open[i + 1], like our entries;
-      the close order is placed on bar entry + h - 1, so it fills at open[entry + h], like our exits.
-    - backtesting.py applies `spread` once, on entry only (exits fill at the raw price), and charges
-      `commission` on both sides' notional; with spread = (1 + s) / (1 - s) - 1 and commission = fee,
-      its `ReturnPct` equals ours algebraically: (sell/buy)(1 - fee) - 1 - fee.
-    - It calls next() from bar 1, so signals on bar 0 are never seen: the test keeps bar 0 silent.
-    """
-    n = len(prices)
-
-    class Signals(Strategy):
-        def init(self) -> None:
-            pass
-
-        def next(self) -> None:
-            i = len(self.data) - 1
-            if self.position:
-                if i - self.trades[0].entry_bar >= horizon_steps - 1:
-                    self.position.close()
-            elif signal[i] and i <= n - 2 - horizon_steps:
-                self.buy(size=0.99)
-
-    data = prices.rename(columns=str.capitalize).tz_localize(None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        backtest = Backtest(data, Signals, cash=1e12, commission=fee, spread=(1 + slip) / (1 - slip) - 1)
-        stats = backtest.run()
-    return stats._trades
-
-
 @pytest.mark.parametrize(
     "seed, horizon_steps, density, fee_bps, slippage_bps",
     [(1, 12, 0.1, 10, 5), (2, 1, 0.5, 10, 5), (3, 4, 0.02, 0, 0), (4, 30, 0.9, 25, 10)],
@@ -148,7 +111,7 @@ def test_trades_match_backtesting_py_on_the_same_signals(
         rates=rates,
         timeframe="15m",
     )
-    theirs = backtesting_py_trades(prices, signal, horizon_steps, rates.fee, rates.slippage)
+    theirs = backtesting_py_trades(prices, signal, horizon_steps=horizon_steps, rates=rates)
     assert len(theirs) == ours.metrics.trades > 0
     assert theirs["EntryBar"].tolist() == ours.entry_bars.tolist()
     assert theirs["ExitBar"].tolist() == ours.exit_bars.tolist()

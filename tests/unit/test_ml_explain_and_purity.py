@@ -70,7 +70,8 @@ def test_pure_modules_import_no_database_web_or_http_library() -> None:
     code = (
         "import sys\n"
         f"for name in {PURE_MODULES!r}: __import__(name)\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'fastapi', 'httpx', 'starlette'}))"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "print(sorted(loaded & {'sqlalchemy', 'fastapi', 'httpx', 'starlette'}))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

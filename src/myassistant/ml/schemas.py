@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from myassistant.core.errors import InvalidInput, describe_validation_errors, field_errors
-
 from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 
 EXCHANGE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"

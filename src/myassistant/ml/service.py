@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from myassistant.core import clock, configdocs
@@ -186,6 +186,14 @@ def _failed(
     return TrainOutcome(ModelRunRead.model_validate(run), None, error)
 
 
+def _where_given(query: Select[Any], table: type[Any], **equal: object) -> Select[Any]:
+    """`query` filtered on each column whose value is given (None means no filter)."""
+    for name, value in equal.items():
+        if value is not None:
+            query = query.where(getattr(table, name) == value)
+    return query
+
+
 def list_runs(
     session: Session,
     *,
@@ -198,15 +206,8 @@ def list_runs(
 ) -> list[ModelRunRead]:
     """Runs, newest first, filtered by any of the pair's fields and status."""
     query = select(ModelRun).order_by(ModelRun.created_at.desc(), ModelRun.id.desc()).limit(limit)
-    for column, value in (
-        (ModelRun.exchange, exchange),
-        (ModelRun.symbol, symbol),
-        (ModelRun.timeframe, timeframe),
-        (ModelRun.horizon_steps, horizon_steps),
-        (ModelRun.status, status),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    query = _where_given(query, ModelRun, exchange=exchange, symbol=symbol, timeframe=timeframe)
+    query = _where_given(query, ModelRun, horizon_steps=horizon_steps, status=status)
     return [ModelRunRead.model_validate(row) for row in session.scalars(query)]
 
 
@@ -221,14 +222,14 @@ def list_promotions(
 ) -> list[PromotionRead]:
     """The promotion audit trail, newest first."""
     query = select(ModelPromotion).order_by(ModelPromotion.id.desc()).limit(limit)
-    for column, value in (
-        (ModelPromotion.exchange, exchange),
-        (ModelPromotion.symbol, symbol),
-        (ModelPromotion.timeframe, timeframe),
-        (ModelPromotion.horizon_steps, horizon_steps),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    query = _where_given(
+        query,
+        ModelPromotion,
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=timeframe,
+        horizon_steps=horizon_steps,
+    )
     return [PromotionRead.model_validate(row) for row in session.scalars(query)]
 
 
