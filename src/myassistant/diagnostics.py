@@ -116,11 +116,17 @@ def boot_lines() -> list[str]:
     return [f"[boot] {label} module: {module_path(module)}" for label, module in BOOT_MODULES.items()]
 
 
+# Packages published under more than one distribution name.
+DISTRIBUTION_ALIASES = {"xgboost": ("xgboost", "xgboost-cpu")}
+
+
 def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    for distribution in DISTRIBUTION_ALIASES.get(package, (package,)):
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def _routes(app: Starlette) -> list[RouteInfo]:
@@ -135,7 +141,7 @@ def _routes(app: Starlette) -> list[RouteInfo]:
 
 
 def debug_info(app: Starlette, settings: Settings) -> DebugInfo:
-    scheduler = getattr(app.state, "scheduler", None)
+    scheduler = app.state.scheduler
     scheduler_state = (
         scheduler.state()
         if scheduler is not None

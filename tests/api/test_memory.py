@@ -66,3 +66,7 @@ def test_list_limit_out_of_range_is_422(client: TestClient) -> None:
 
 def test_delete_with_non_numeric_id_is_422(client: TestClient) -> None:
     assert client.delete("/memory/abc").status_code == 422
+
+
+def test_delete_with_an_id_beyond_bigint_is_422_not_500(client: TestClient) -> None:
+    assert client.delete(f"/memory/{2**70}").status_code == 422

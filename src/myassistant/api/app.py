@@ -12,17 +12,22 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__, diagnostics
 from myassistant.api.errors import install_error_handlers
-from myassistant.api.routes import memory, model, system
+from myassistant.api.routes import automation, memory, model, risk, system
 from myassistant.api.security import require_token_for_mutations
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import setup_logging
+from myassistant.jobs.catalog import action_table, job_table
+from myassistant.jobs.runner import JobLocks
+from myassistant.jobs.scheduler import Scheduler
 
 logger = logging.getLogger("myassistant.api")
 
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     memory.router,
+    risk.router,
+    automation.router,
     model.router,
 )
 
@@ -56,9 +61,17 @@ def _docs_kwargs(settings: Settings) -> dict[str, Any]:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     for line in diagnostics.boot_lines():
         logger.info(line)
+    settings: Settings = app.state.settings
+    if settings.scheduler_enabled:
+        app.state.scheduler = Scheduler(
+            database=app.state.db, settings=settings, jobs=app.state.jobs, locks=app.state.job_locks
+        )
+        app.state.scheduler.start()
     try:
         yield
     finally:
+        if app.state.scheduler is not None:
+            app.state.scheduler.shutdown()
         if app.state.owns_db:
             app.state.db.dispose()
 
@@ -78,6 +91,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.owns_db = database is None
     app.state.db = database or Database(settings.database_url)
+    app.state.jobs = job_table()
+    app.state.actions = action_table()
+    app.state.job_locks = JobLocks(app.state.db, settings)
+    app.state.scheduler = None
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

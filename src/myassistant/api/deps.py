@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ROW_ID = 2**63 - 1  # BIGINT; larger ids cannot exist, and SQLite would overflow on them
+MAX_INT32 = 2**31 - 1
 
 
 def get_settings(request: Request) -> Settings:
@@ -35,3 +37,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="row id")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, status
 
-from myassistant.api.deps import SessionDep
+from myassistant.api.deps import RowId, SessionDep
 from myassistant.memory import service
 from myassistant.memory.schemas import MemoryCreate, MemoryRead
 
@@ -35,7 +35,7 @@ def list_notes(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={404: {"description": "no such note"}},
 )
-def delete_note(note_id: int, session: SessionDep) -> Response:
+def delete_note(note_id: RowId, session: SessionDep) -> Response:
     """Delete one note."""
     service.delete(session, note_id=note_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,53 @@
+"""The one table of jobs and their schedules; the scheduler, CLI and API read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from myassistant.core.errors import InvalidInput
+from myassistant.jobs.runner import JobFunc
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    name: str
+    func: JobFunc
+    trigger: str  # "cron" or "interval"
+    trigger_args: dict[str, Any]
+    description: str
+
+
+def every(minutes: int, *, offset_s: int = 0) -> tuple[str, dict[str, Any]]:
+    """Every `minutes` on the clock (:00, :15, ...), `offset_s` seconds late (just after a bar closes)."""
+    return "cron", {"minute": f"*/{minutes}", "second": offset_s}
+
+
+def daily(hour: int, minute: int = 0) -> tuple[str, dict[str, Any]]:
+    return "cron", {"hour": hour, "minute": minute}
+
+
+def define(name: str, func: JobFunc, schedule: tuple[str, dict[str, Any]], description: str) -> JobDefinition:
+    trigger, args = schedule
+    return JobDefinition(name=name, func=func, trigger=trigger, trigger_args=args, description=description)
+
+
+class JobTable:
+    """Named jobs in registration order."""
+
+    def __init__(self, definitions: tuple[JobDefinition, ...] = (), *, kind: str = "job") -> None:
+        self._jobs = {definition.name: definition for definition in definitions}
+        self.kind = kind
+
+    def names(self) -> list[str]:
+        return list(self._jobs)
+
+    def all(self) -> list[JobDefinition]:
+        return list(self._jobs.values())
+
+    def get(self, name: str) -> JobDefinition:
+        try:
+            return self._jobs[name]
+        except KeyError:
+            valid = ", ".join(self.names()) or "none"
+            raise InvalidInput(f"unknown {self.kind} {name!r}; valid {self.kind}s: {valid}") from None

@@ -1,0 +1,151 @@
+"""Runs one job: its non-overlap lock, its `job_runs` row, its timing and its error capture.
+
+The scheduler, the CLI, `POST /automation/run` and the Telegram bot all start jobs through
+`run_job`, so every run is recorded the same way and a job never overlaps itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from myassistant.core import clock
+from myassistant.core.config import Settings
+from myassistant.core.db import Database
+from myassistant.core.errors import Conflict, DomainError
+from myassistant.core.locks import NamedLock, lock_dir_for, named_lock
+from myassistant.jobs.tables import JobRun
+
+logger = logging.getLogger("myassistant.jobs")
+
+MAX_ERROR_LENGTH = 2000
+RUNNING, OK, ERROR, ABANDONED = "running", "ok", "error", "abandoned"
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job gets: the database, the settings and who started it."""
+
+    database: Database
+    settings: Settings
+    source: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+JobFunc = Callable[[JobContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    run_id: int
+    job: str
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    error: str | None
+    stats: dict[str, Any]
+
+
+class JobLocks:
+    """One cross-process lock per job name, created lazily and shared by every caller in the process."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self._database = database
+        self.lock_dir = lock_dir_for(database, Path(settings.artifacts_dir))
+        self._locks: dict[str, NamedLock] = {}
+        self._guard = threading.Lock()
+
+    def for_job(self, job: str) -> NamedLock:
+        with self._guard:
+            if job not in self._locks:
+                self._locks[job] = named_lock(self._database, f"job:{job}", lock_dir=self.lock_dir)
+            return self._locks[job]
+
+
+def run_job(name: str, func: JobFunc, context: JobContext, locks: JobLocks) -> JobOutcome:
+    """Run `func` unless the same job is already running anywhere (then 409 Conflict)."""
+    lock = locks.for_job(name)
+    if not lock.acquire():
+        raise Conflict(f"job {name!r} is already running; try again when it has finished")
+    try:
+        return run_locked(name, func, context)
+    finally:
+        lock.release()
+
+
+def run_locked(name: str, func: JobFunc, context: JobContext) -> JobOutcome:
+    """Run and record `func`; the caller holds the job's lock."""
+    started_at = clock.now()
+    started = time.perf_counter()
+    with context.database.session() as session:
+        run = JobRun(job=name, source=context.source, started_at=started_at, status=RUNNING, stats={})
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    status, error, stats = OK, None, {}
+    try:
+        stats = func(context) or {}
+    except DomainError as exc:
+        status, error = ERROR, exc.detail
+        logger.warning("job %s failed: %s", name, exc.detail)
+    except Exception as exc:  # a job's crash is recorded, never propagated into the scheduler
+        status, error = ERROR, f"{type(exc).__name__}: {exc}"
+        logger.exception("job %s crashed", name)
+    finished_at = clock.now()
+    duration = time.perf_counter() - started
+    with context.database.session() as session:
+        session.execute(
+            update(JobRun)
+            .where(JobRun.id == run_id)
+            .values(
+                finished_at=finished_at,
+                status=status,
+                error=(error or None) and error[:MAX_ERROR_LENGTH],
+                stats=_jsonable(stats) | {"duration_s": round(duration, 3)},
+            )
+        )
+    logger.info("job %s finished: %s in %.2fs", name, status, duration)
+    return JobOutcome(
+        run_id=run_id,
+        job=name,
+        status=status,
+        started_at=started_at,
+        finished_at=finished_at,
+        duration_s=duration,
+        error=error,
+        stats=stats,
+    )
+
+
+def mark_abandoned_runs(session: Session, *, job: str, lock: NamedLock) -> int:
+    """Runs left 'running' by a killed process: only when nobody holds the job's lock now."""
+    if not lock.acquire():
+        return 0
+    try:
+        stale = session.scalars(select(JobRun.id).where(JobRun.job == job, JobRun.status == RUNNING)).all()
+        if stale:
+            session.execute(
+                update(JobRun)
+                .where(JobRun.id.in_(stale))
+                .values(
+                    status=ABANDONED, finished_at=clock.now(), error="process stopped before the job finished"
+                )
+            )
+        return len(stale)
+    finally:
+        lock.release()
+
+
+def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(json.dumps(stats, default=str)))

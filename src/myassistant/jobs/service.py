@@ -1,0 +1,115 @@
+"""What the automation endpoints, the CLI and the bot ask of the jobs: status and manual runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from myassistant.core.config import Settings
+from myassistant.core.db import Database
+from myassistant.core.errors import Conflict
+from myassistant.jobs.registry import JobDefinition, JobTable
+from myassistant.jobs.runner import JobContext, JobLocks, JobOutcome, run_job, run_locked
+from myassistant.jobs.schemas import AutomationStatus, JobRunRead, JobStatus
+from myassistant.jobs.tables import JobRun
+
+
+class SchedulerView(Protocol):
+    running: bool
+    is_leader: bool
+
+    def next_runs(self) -> dict[str, str | None]: ...
+
+
+def last_runs(session: Session, jobs: Sequence[str]) -> dict[str, JobRun]:
+    """The most recent run of each named job."""
+    latest = (
+        select(JobRun.job, func.max(JobRun.id).label("id"))
+        .where(JobRun.job.in_(jobs))
+        .group_by(JobRun.job)
+        .subquery()
+    )
+    rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id)).all()
+    return {row.job: row for row in rows}
+
+
+def recent_runs(session: Session, *, job: str | None = None, limit: int = 20) -> Sequence[JobRun]:
+    query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
+    if job:
+        query = query.where(JobRun.job == job)
+    return session.scalars(query).all()
+
+
+def status(
+    session: Session, *, settings: Settings, jobs: JobTable, scheduler: SchedulerView | None
+) -> AutomationStatus:
+    latest = last_runs(session, jobs.names())
+    next_runs = scheduler.next_runs() if scheduler else {}
+    return AutomationStatus(
+        scheduler_enabled=settings.scheduler_enabled,
+        scheduler_running=bool(scheduler and scheduler.running),
+        leader=bool(scheduler and scheduler.is_leader),
+        jobs=[
+            JobStatus(
+                name=definition.name,
+                description=definition.description,
+                schedule=describe_schedule(definition),
+                next_run=next_runs.get(definition.name),
+                last_run=JobRunRead.model_validate(latest[definition.name])
+                if definition.name in latest
+                else None,
+            )
+            for definition in jobs.all()
+        ],
+    )
+
+
+def run_now(
+    *,
+    database: Database,
+    settings: Settings,
+    jobs: JobTable,
+    locks: JobLocks,
+    name: str,
+    source: str,
+    params: dict[str, Any] | None = None,
+) -> JobOutcome:
+    """Run a job in this thread; 409 if it is already running, 422 if unknown."""
+    definition = jobs.get(name)
+    context = JobContext(database=database, settings=settings, source=source, params=params or {})
+    return run_job(definition.name, definition.func, context, locks)
+
+
+def start_in_background(
+    *,
+    database: Database,
+    settings: Settings,
+    jobs: JobTable,
+    locks: JobLocks,
+    name: str,
+    source: str,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Start a job in a thread; refuses at once (409) when it is already running."""
+    definition = jobs.get(name)
+    lock = locks.for_job(definition.name)
+    if not lock.acquire():
+        raise Conflict(f"job {name!r} is already running; try again when it has finished")
+    context = JobContext(database=database, settings=settings, source=source, params=params or {})
+
+    def work() -> None:
+        try:
+            run_locked(definition.name, definition.func, context)
+        finally:
+            lock.release()
+
+    threading.Thread(target=work, name=f"job:{name}", daemon=True).start()
+
+
+def describe_schedule(definition: JobDefinition) -> str:
+    args = ", ".join(f"{key}={value}" for key, value in definition.trigger_args.items())
+    return f"{definition.trigger}({args})"

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from myassistant.api.app import create_app
+from myassistant.jobs.registry import JobTable, define
+
+release = threading.Event()
+
+
+def _slow(_ctx) -> dict:
+    release.wait(10)
+    return {"done": True}
+
+
+@pytest.fixture
+def app_with_jobs(make_settings, database):
+    release.clear()
+    app = create_app(make_settings(), database=database)
+    app.state.jobs = JobTable(
+        (
+            define(
+                "fetch_news",
+                lambda ctx: {"new": 2, "params": ctx.params},
+                ("interval", {"minutes": 10}),
+                "news",
+            ),
+            define("slow_job", _slow, ("interval", {"minutes": 5}), "slow"),
+            define("broken", lambda _ctx: 1 / 0, ("interval", {"minutes": 5}), "always fails"),
+        )
+    )
+    app.state.actions = JobTable(
+        (define("scan_watchlist", lambda ctx: {"source": ctx.source}, ("cron", {}), "scan"),), kind="action"
+    )
+    with TestClient(app) as client:
+        yield client
+    release.set()
+
+
+def test_status_lists_every_job_with_its_last_run(app_with_jobs: TestClient) -> None:
+    assert app_with_jobs.post("/automation/run", json={"job": "fetch_news"}).status_code == 200
+    body = app_with_jobs.get("/automation/status").json()
+    assert body["scheduler_enabled"] is False and body["leader"] is False
+    jobs = {job["name"]: job for job in body["jobs"]}
+    assert set(jobs) == {"fetch_news", "slow_job", "broken"}
+    assert jobs["fetch_news"]["last_run"]["status"] == "ok"
+    assert jobs["fetch_news"]["last_run"]["source"] == "api"
+    assert jobs["broken"]["last_run"] is None
+    assert jobs["fetch_news"]["schedule"] == "interval(minutes=10)"
+
+
+def test_manual_run_returns_the_outcome_and_passes_params(app_with_jobs: TestClient) -> None:
+    body = app_with_jobs.post("/automation/run", json={"job": "fetch_news", "limit": 5}).json()
+    assert body["status"] == "ok" and body["stats"] == {"new": 2, "params": {"limit": 5}}
+
+
+def test_a_failing_job_answers_with_its_recorded_error(app_with_jobs: TestClient) -> None:
+    body = app_with_jobs.post("/automation/run", json={"job": "broken"}).json()
+    assert body["status"] == "error" and "ZeroDivisionError" in body["error"]
+    runs = app_with_jobs.get("/automation/runs", params={"job": "broken"}).json()
+    assert runs[0]["status"] == "error"
+
+
+def test_actions_run_through_the_same_runner(app_with_jobs: TestClient) -> None:
+    body = app_with_jobs.post("/automation/run", json={"action": "scan_watchlist"}).json()
+    assert body["job"] == "scan_watchlist" and body["stats"]["source"] == "api"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"job": "nope"}, "valid jobs: fetch_news, slow_job, broken"),
+        ({"action": "nope"}, "valid actions: scan_watchlist"),
+        ({}, "give exactly one of"),
+        ({"job": "fetch_news", "action": "scan_watchlist"}, "give exactly one of"),
+    ],
+)
+def test_unknown_or_ambiguous_names_are_422_listing_the_valid_ones(app_with_jobs, body, needle) -> None:
+    response = app_with_jobs.post("/automation/run", json=body)
+    assert response.status_code == 422
+    assert needle in response.json()["detail"]
+
+
+def test_a_manual_run_while_the_job_runs_is_409(app_with_jobs: TestClient) -> None:
+    started = app_with_jobs.post("/automation/run", json={"job": "slow_job", "wait": False})
+    assert started.status_code == 202 and started.json() == {"job": "slow_job", "status": "started"}
+    deadline = time.monotonic() + 10
+    while not app_with_jobs.get("/automation/runs", params={"job": "slow_job"}).json():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    again = app_with_jobs.post("/automation/run", json={"job": "slow_job"})
+    assert again.status_code == 409 and "already running" in again.json()["detail"]
+    release.set()
+    while app_with_jobs.get("/automation/runs", params={"job": "slow_job"}).json()[0]["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert app_with_jobs.post("/automation/run", json={"job": "slow_job"}).json()["status"] == "ok"

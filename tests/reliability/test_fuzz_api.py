@@ -1,0 +1,52 @@
+"""Schemathesis over the whole OpenAPI schema: bad input is a 4xx, never a 5xx (SPEC §15)."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+
+from myassistant.api.app import create_app
+
+# Routes that call outside peers are fuzzed in their own suites, with the peer running.
+SKIPPED_PATHS: tuple[str, ...] = ()
+EXAMPLES_PER_OPERATION = 30
+
+
+def _fuzz(operation) -> None:
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case) -> None:
+        case.call_and_validate(checks=[not_a_server_error])
+
+    run()
+
+
+def test_no_input_makes_any_operation_answer_5xx(make_settings, database) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
+    failures, fuzzed = [], 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.path.startswith(SKIPPED_PATHS):
+            continue
+        fuzzed += 1
+        try:
+            _fuzz(operation)
+        except Exception as exc:  # collect every failing operation, not just the first
+            failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:2000]}")
+    assert fuzzed > 0
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("path", ["/memory", "/risk/policy"])
+def test_the_fuzzer_covers_mutating_routes(make_settings, database, path: str) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
+    paths = {result.ok().path for result in schema.get_all_operations()}
+    assert path in paths
