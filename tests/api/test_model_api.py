@@ -116,22 +116,23 @@ def test_bad_pin_requests_are_4xx_with_a_reason(client: TestClient, body: dict, 
 
 def test_policy_defaults_update_and_validation(client: TestClient) -> None:
     policy = client.get("/model/policy").json()
-    assert policy == {
-        "max_age_days": 7,
-        "retrain_if_auc_below": 0.55,
-        "min_train_rows": 200,
-        "version": 0,
-        "updated_at": None,
-    }
+    assert policy["value"] == {"max_age_days": 7, "retrain_if_auc_below": 0.55, "min_train_rows": 200}
+    assert (policy["name"], policy["version"], policy["updated_at"]) == ("model_policy", 0, None)
     updated = client.post("/model/policy", json={"max_age_days": 3, "expected_version": 0}).json()
-    assert updated["max_age_days"] == 3 and updated["min_train_rows"] == 200 and updated["version"] == 1
-    assert client.get("/model/policy").json()["max_age_days"] == 3
+    assert updated["value"]["max_age_days"] == 3 and updated["value"]["min_train_rows"] == 200
+    assert updated["version"] == 1
+    assert client.get("/model/policy").json()["value"]["max_age_days"] == 3
     stale = client.post("/model/policy", json={"min_train_rows": 500, "expected_version": 0})
     assert stale.status_code == 409
     for bad in ({"max_age_days": 0}, {"retrain_if_auc_below": 1.5}, {"min_train_rows": 10}, {"nope": 1}):
         response = client.post("/model/policy", json=bad)
         assert response.status_code == 422, bad
-        assert "body." in response.json()["detail"]
+        assert response.json()["detail"]
+
+
+def test_run_ids_beyond_bigint_are_422_not_500(client: TestClient) -> None:
+    response = client.post("/model/active", json={**PAIR, "run_id": 2**70})
+    assert response.status_code == 422
 
 
 def test_promotions_are_listed_with_reasons_and_filters(client: TestClient, runs) -> None:

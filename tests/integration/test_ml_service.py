@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from myassistant.core import configdocs
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
 from myassistant.ml import registry, service
 from myassistant.ml.artifacts import models_dir, sha256_of
 from myassistant.ml.fanout import train_many
-from myassistant.ml.policy import ModelPolicy
+from myassistant.ml.policy import MODEL_POLICY, ModelPolicy
 from myassistant.ml.schemas import PairKey
 from myassistant.ml.tables import ModelRun
 from myassistant.ml.training import TrainConfig
@@ -74,7 +75,7 @@ def test_bad_frames_fail_the_run_with_the_reason(session, settings) -> None:
 
 
 def test_policy_min_train_rows_comes_from_the_config_doc(session, settings) -> None:
-    service.update_policy(session, update=service.ModelPolicyUpdate(min_train_rows=5000))
+    configdocs.patch(session, MODEL_POLICY, {"min_train_rows": 5000})
     outcome = _train(session, settings, make_prices(2000, seed=3))
     assert outcome.run.status == "failed" and "min_train_rows 5000" in outcome.run.error
 

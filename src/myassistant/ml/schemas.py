@@ -13,6 +13,7 @@ from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 EXCHANGE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,14}/[A-Z0-9][A-Z0-9._-]{0,14}(:[A-Z0-9._-]{1,14})?$"
 MAX_HORIZON_STEPS = 10_000
+MAX_ROW_ID = 2**63 - 1  # BIGINT: larger ids cannot exist
 
 
 def normalise_exchange(value: str) -> str:
@@ -139,7 +140,7 @@ class ActiveModelUpdate(PairKey):
         description="pin: use this run for the pair; unpin: back to the automatic choice; "
         "rollback: pin the run that was promoted before the current one",
     )
-    run_id: int | None = Field(default=None, ge=1, le=2**62)
+    run_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     path: str | None = Field(default=None, min_length=1, max_length=1000)
 
     @model_validator(mode="after")
@@ -150,25 +151,6 @@ class ActiveModelUpdate(PairKey):
         if self.action != "pin" and given:
             raise ValueError(f"{self.action} takes no run_id or path")
         return self
-
-
-class ModelPolicyRead(BaseModel):
-    max_age_days: float
-    retrain_if_auc_below: float
-    min_train_rows: int
-    version: int
-    updated_at: datetime | None
-
-
-class ModelPolicyUpdate(BaseModel):
-    """Fields to change; omitted ones keep their value. `expected_version` guards against lost updates."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_age_days: float | None = Field(default=None, gt=0, le=3650)
-    retrain_if_auc_below: float | None = Field(default=None, ge=0, le=1)
-    min_train_rows: int | None = Field(default=None, ge=50, le=100_000_000)
-    expected_version: int | None = Field(default=None, ge=0)
 
 
 class ModelHealthRead(BaseModel):

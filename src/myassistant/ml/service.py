@@ -23,8 +23,6 @@ from myassistant.ml.schemas import (
     ActiveModelRead,
     ActiveModelUpdate,
     ModelHealthRead,
-    ModelPolicyRead,
-    ModelPolicyUpdate,
     ModelRunRead,
     PairKey,
     PromotionRead,
@@ -137,7 +135,7 @@ def train_pair_from_frames(
     caller that has not started a transaction holds SQLite's write lock only for the inserts.
     """
     pair = PairKey.of(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
-    policy = policy or configdocs.get(session, MODEL_POLICY).value
+    policy = policy or get_policy(session)
     started = time.perf_counter()
     try:
         fitted = fit_pair(
@@ -283,18 +281,9 @@ def update_active(session: Session, *, settings: Settings, update: ActiveModelUp
     return active_view(session, pair=pair)
 
 
-def _policy_read(stored: configdocs.StoredDoc[ModelPolicy]) -> ModelPolicyRead:
-    return ModelPolicyRead(**stored.value.model_dump(), version=stored.version, updated_at=stored.updated_at)
-
-
-def get_policy(session: Session) -> ModelPolicyRead:
-    return _policy_read(configdocs.get(session, MODEL_POLICY))
-
-
-def update_policy(session: Session, *, update: ModelPolicyUpdate) -> ModelPolicyRead:
-    changes = update.model_dump(exclude={"expected_version"}, exclude_none=True)
-    stored = configdocs.patch(session, MODEL_POLICY, changes, expected_version=update.expected_version)
-    return _policy_read(stored)
+def get_policy(session: Session) -> ModelPolicy:
+    """The model policy in force (defaults until first written); GET/POST /model/policy edit it."""
+    return configdocs.get(session, MODEL_POLICY).value
 
 
 def health_for(session: Session, *, pair: PairKey, policy: ModelPolicy) -> ModelHealthRead:

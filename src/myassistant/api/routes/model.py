@@ -6,14 +6,14 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
+from myassistant.api.configdoc_routes import add_config_doc_routes
 from myassistant.api.deps import SessionDep, SettingsDep
 from myassistant.ml import service
+from myassistant.ml.policy import MODEL_POLICY
 from myassistant.ml.schemas import (
     MAX_HORIZON_STEPS,
     ActiveModelRead,
     ActiveModelUpdate,
-    ModelPolicyRead,
-    ModelPolicyUpdate,
     ModelRunRead,
     PairKey,
     PromotionRead,
@@ -110,15 +110,4 @@ def list_promotions(
     )
 
 
-@router.get("/model/policy", response_model=ModelPolicyRead)
-def get_policy(session: SessionDep) -> ModelPolicyRead:
-    """The model policy: staleness, weakness and minimum training rows."""
-    return service.get_policy(session)
-
-
-@router.post(
-    "/model/policy", response_model=ModelPolicyRead, responses={409: {"description": "stale version"}}
-)
-def update_policy(body: ModelPolicyUpdate, session: SessionDep) -> ModelPolicyRead:
-    """Change some policy fields; the rest keep their values."""
-    return service.update_policy(session, update=body)
+add_config_doc_routes(router, "/model/policy", MODEL_POLICY, label="model policy")
