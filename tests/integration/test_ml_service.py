@@ -74,6 +74,19 @@ def test_bad_frames_fail_the_run_with_the_reason(session, settings) -> None:
     assert outcome.error is not None and outcome.error.status_code == 422
 
 
+def test_out_of_range_costs_fail_the_run_as_invalid_input(session, settings) -> None:
+    outcome = service.train_pair_from_frames(
+        session,
+        settings=settings,
+        **PAIR,
+        prices=make_prices(500),
+        news=None,
+        costs=service.Costs(fee_bps=-1),
+    )
+    assert outcome.run.status == "failed" and outcome.error is not None and outcome.error.status_code == 422
+    assert "fee_bps" in outcome.run.error
+
+
 def test_policy_min_train_rows_comes_from_the_config_doc(session, settings) -> None:
     configdocs.patch(session, MODEL_POLICY, {"min_train_rows": 5000})
     outcome = _train(session, settings, make_prices(2000, seed=3))

@@ -114,7 +114,8 @@ def test_paths_outside_the_models_dir_are_refused(tmp_path: Path) -> None:
         os.symlink(outside, link)
     except OSError:  # symlinks may need privileges on Windows
         link = None
-    candidates = [str(outside), f"../{outside.name}", "/etc/passwd"] + ([link.name] if link else [])
+    odd = ["a\x00b", "x" * 300, str(tmp_path / "models" / ("y" * 300))]
+    candidates = [str(outside), f"../{outside.name}", "/etc/passwd", *odd] + ([link.name] if link else [])
     for candidate in candidates:
         with pytest.raises(InvalidInput, match="not a file inside|does not exist"):
             artifacts.load_predictor(

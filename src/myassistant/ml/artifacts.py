@@ -117,11 +117,11 @@ def resolve_inside_models(path: str | Path, *, artifacts_dir: Path) -> Path:
     """The real path of an existing file inside the models directory, or InvalidInput."""
     root = models_dir(artifacts_dir).resolve()
     candidate = Path(path)
-    if not candidate.is_absolute() and (root / candidate).exists():
-        candidate = root / candidate
     try:
+        if not candidate.is_absolute() and (root / candidate).exists():
+            candidate = root / candidate
         resolved = candidate.resolve(strict=True)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):  # missing, a symlink loop, a NUL byte, a name too long
         raise InvalidInput(f"model path {str(path)!r} does not exist") from None
     if not resolved.is_relative_to(root) or not resolved.is_file():
         raise InvalidInput(

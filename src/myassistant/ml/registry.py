@@ -26,7 +26,7 @@ from myassistant.ml.schemas import PairKey
 from myassistant.ml.tables import ActiveModel, ModelPromotion, ModelRun
 
 ChoiceSource = Literal["pin", "pair", "fallback"]
-SUCCEEDED, FAILED = "succeeded", "failed"
+SUCCEEDED = "succeeded"
 CACHE_SIZE = 64
 
 

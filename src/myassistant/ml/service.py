@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from myassistant.core import clock, configdocs
 from myassistant.core.config import Settings
-from myassistant.core.errors import DomainError
+from myassistant.core.errors import DomainError, InvalidInput
 from myassistant.ml import registry
 from myassistant.ml.artifacts import SavedModel, save_model
 from myassistant.ml.dataset import build_dataset
@@ -53,8 +54,8 @@ class Fitted:
 
     result: TrainingResult
     saved: SavedModel
-    data_start: Any
-    data_end: Any
+    data_start: datetime
+    data_end: datetime
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,10 @@ def fit_pair(
     config: TrainConfig,
 ) -> Fitted:
     """Features → labels → training → model files; pure computation plus the artifact files."""
-    rates = rates_from_bps(costs.fee_bps, costs.slippage_bps)
+    try:
+        rates = rates_from_bps(costs.fee_bps, costs.slippage_bps)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
     dataset = build_dataset(
         prices,
         news,
