@@ -88,7 +88,8 @@ def test_metadata_records_features_threshold_versions_range_and_hash(tmp_path: P
     )
     assert meta["features"] == list(RESULT.predictor.features)
     assert meta["threshold"] == 0.5 and meta["data_range"] == {"start": "a", "end": "b"}
-    assert {"python", "numpy", "pandas", "xgboost", "scikit-learn"} <= set(meta["versions"])
+    assert {"python", "numpy", "pandas", "xgboost", "sklearn"} <= set(meta["versions"])
+    assert "unknown" not in meta["versions"].values()
     assert (
         artifacts.read_metadata(saved.meta_file, artifacts_dir=tmp_path)["model_kind"]
         == RESULT.predictor.kind

@@ -7,7 +7,7 @@ whose sha256 differs from the one recorded at training time.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
+import importlib
 import json
 import platform
 import re
@@ -23,7 +23,7 @@ MODELS_SUBDIR = "models"
 MODEL_SUFFIX = ".model.json"
 META_SUFFIX = ".meta.json"
 META_FORMAT = "myassistant.model-meta/1"
-VERSIONED = ("numpy", "pandas", "xgboost", "scikit-learn", "myassistant")
+VERSIONED = ("numpy", "pandas", "xgboost", "sklearn", "myassistant")
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,13 @@ def artifact_stem(
 
 
 def library_versions() -> dict[str, str]:
+    """Versions that decide whether a model file loads and predicts the same."""
+    # Module versions, not distribution names: xgboost ships as `xgboost` or `xgboost-cpu`.
     versions = {"python": platform.python_version()}
     for name in VERSIONED:
         try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
+            versions[name] = str(importlib.import_module(name).__version__)
+        except (ImportError, AttributeError):
             versions[name] = "unknown"
     return versions
 
