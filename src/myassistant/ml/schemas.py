@@ -59,14 +59,19 @@ class PairKey(BaseModel):
             ) from exc
 
 
-class ModelRunRead(BaseModel):
+class PairRead(BaseModel):
+    """The pair fields of every Model response."""
+
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
     exchange: str
     symbol: str
     timeframe: str
     horizon_steps: int
+
+
+class ModelRunRead(PairRead):
+    id: int
     status: Literal["succeeded", "failed"]
     error: str | None
     source: str
@@ -100,14 +105,8 @@ class RunBrief(BaseModel):
     created_at: datetime
 
 
-class PromotionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PromotionRead(PairRead):
     id: int
-    exchange: str
-    symbol: str
-    timeframe: str
-    horizon_steps: int
     action: Literal["promoted", "refused", "pinned", "unpinned", "rolled_back"]
     run_id: int | None
     previous_run_id: int | None
@@ -115,13 +114,9 @@ class PromotionRead(BaseModel):
     created_at: datetime
 
 
-class ActiveModelRead(BaseModel):
+class ActiveModelRead(PairRead):
     """A pair's pin, promoted and newest runs, and the one `load_model_for` would use now."""
 
-    exchange: str
-    symbol: str
-    timeframe: str
-    horizon_steps: int
     pinned_run: RunBrief | None
     pinned_at: datetime | None
     promoted_run: RunBrief | None
@@ -153,11 +148,7 @@ class ActiveModelUpdate(PairKey):
         return self
 
 
-class ModelHealthRead(BaseModel):
-    exchange: str
-    symbol: str
-    timeframe: str
-    horizon_steps: int
+class ModelHealthRead(PairRead):
     status: Literal["ok", "stale", "weak", "missing"]
     reason: str
     run_id: int | None
