@@ -47,7 +47,9 @@ def test_no_input_makes_any_operation_answer_5xx(make_settings, database) -> Non
     assert not failures, "\n\n".join(failures)
 
 
-@pytest.mark.parametrize("path", ["/memory", "/risk/policy", "/notify/config"])
+@pytest.mark.parametrize(
+    "path", ["/memory", "/risk/policy", "/notify/config", "/model/active", "/model/policy"]
+)
 def test_the_fuzzer_covers_mutating_routes(make_settings, database, path: str) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
     paths = {result.ok().path for result in schema.get_all_operations()}
