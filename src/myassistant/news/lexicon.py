@@ -68,7 +68,9 @@ COINS: tuple[CoinAliases, ...] = (
     CoinAliases("LTC", names=(r"litecoin",), tickers=("LTC",), lower_ticker=True),
     CoinAliases("NEAR", names=(r"near protocol",), tickers=("NEAR",), ambiguous=True),
     CoinAliases("UNI", names=(r"uniswap",), tickers=("UNI",), ambiguous=True),
-    CoinAliases("POL", names=(r"polygon network", r"matic"), tickers=("POL", "MATIC"), capitalized=("Polygon",)),
+    CoinAliases(
+        "POL", names=(r"polygon network", r"matic"), tickers=("POL", "MATIC"), capitalized=("Polygon",)
+    ),
     CoinAliases("ICP", names=(r"internet computer",), tickers=("ICP",)),
     CoinAliases("APT", names=(r"aptos",), tickers=("APT",), ambiguous=True),
     CoinAliases("XLM", names=(r"stellar lumens",), tickers=("XLM",), capitalized=("Stellar",)),

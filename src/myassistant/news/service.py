@@ -12,7 +12,20 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, Select, String, and_, case, exists, func, literal, select, text, type_coerce, update
+from sqlalchemy import (
+    Float,
+    Select,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -75,7 +88,9 @@ def _feed_rows(session: Session, urls: list[str]) -> dict[str, Feed]:
     now = clock.now()
     session.execute(
         insert_ignoring_conflicts(
-            session, Feed.__table__, [{"url": url, "consecutive_failures": 0, "created_at": now} for url in urls]
+            session,
+            Feed.__table__,
+            [{"url": url, "consecutive_failures": 0, "created_at": now} for url in urls],
         )
     )
     rows = session.scalars(select(Feed).where(Feed.url.in_(urls))).all()
@@ -145,7 +160,9 @@ def _store_response(
     except SQLAlchemyError as exc:
         session.rollback()
         logger.exception("storing feed %s failed", response.url)
-        result = result.model_copy(update={"status": "error", "error": f"storing failed: {type(exc).__name__}"})
+        result = result.model_copy(
+            update={"status": "error", "error": f"storing failed: {type(exc).__name__}"}
+        )
         _record_outcome(session, feed_id, result)
         session.commit()
     if result.status == "error":
@@ -335,7 +352,9 @@ def _store_annotations(
         )
     table = ArticleAnnotation.__table__
     inserted = list(
-        session.execute(insert_ignoring_conflicts(session, table, records).returning(table.c.article_id)).scalars()
+        session.execute(
+            insert_ignoring_conflicts(session, table, records).returning(table.c.article_id)
+        ).scalars()
     )
     seen_at = {row.id: row.first_seen_at for row in rows}
     tag_rows = [

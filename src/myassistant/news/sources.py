@@ -80,7 +80,9 @@ def _describe(exc: BaseException, options: FetchOptions) -> str:
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return f"timed out after {options.timeout_s:g} s"
     if isinstance(exc, _TooLarge):
-        return f"response too large: more than {options.max_bytes} bytes ({options.max_bytes / 2**20:g} MB cap)"
+        return (
+            f"response too large: more than {options.max_bytes} bytes ({options.max_bytes / 2**20:g} MB cap)"
+        )
     if isinstance(exc, httpx.TooManyRedirects):
         return "too many redirects"
     if isinstance(exc, httpx.ConnectError):
@@ -104,7 +106,9 @@ async def _fetch_one(client: httpx.AsyncClient, request: FeedRequest, options: F
                 if status == httpx.codes.NOT_MODIFIED:
                     return result("not_modified", http_status=status)
                 if status >= httpx.codes.BAD_REQUEST:
-                    return result("error", http_status=status, error=f"HTTP {status} {response.reason_phrase}")
+                    return result(
+                        "error", http_status=status, error=f"HTTP {status} {response.reason_phrase}"
+                    )
                 content = await _read_capped(response, options.max_bytes)
                 return result(
                     "ok",

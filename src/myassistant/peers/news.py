@@ -64,7 +64,9 @@ class PeerFeed:
     relative_links: bool = False
 
 
-def _en(slug: str, title: str, sentiment: Sentiment | None, *tags: str, summary: str = "", ago: int = 0) -> PeerItem:
+def _en(
+    slug: str, title: str, sentiment: Sentiment | None, *tags: str, summary: str = "", ago: int = 0
+) -> PeerItem:
     return PeerItem(slug, title, summary, "en", sentiment, tags, ago)
 
 
@@ -80,7 +82,7 @@ MARKETS = PeerFeed(
             "positive",
             "BTC",
             "etf",
-            summary="<p>Bitcoin <b>rallied</b> above its previous peak &amp; spot ETFs saw strong inflows.</p>",
+            summary="<p>Bitcoin <b>rallied</b> above its peak &amp; spot ETFs saw strong inflows.</p>",
             ago=5,
         ),
         _en(
@@ -175,7 +177,14 @@ ALTCOINS = PeerFeed(
         ),
         _en("ton-jumps", "Toncoin jumps after Telegram wallet integration", "positive", "TON", ago=30),
         _en("shib-burn", "Shiba Inu burn rate soars 300% in a week", "positive", "SHIB", ago=40),
-        _en("xmr-delisted", "Monero delisted from another major exchange", "negative", "XMR", "delisting", ago=50),
+        _en(
+            "xmr-delisted",
+            "Monero delisted from another major exchange",
+            "negative",
+            "XMR",
+            "delisting",
+            ago=50,
+        ),
         _en(
             "move-devs",
             "Aptos and Sui developers team up on Move tooling",
@@ -204,7 +213,9 @@ WORLD = PeerFeed(
             ("BTC", "etf"),
             12,
         ),
-        PeerItem("ru-eth-hack", "Эфириум подешевел после взлома криптобиржи", "", "ru", None, ("ETH", "hack"), 22),
+        PeerItem(
+            "ru-eth-hack", "Эфириум подешевел после взлома криптобиржи", "", "ru", None, ("ETH", "hack"), 22
+        ),
         PeerItem(
             "ru-regulation",
             "Центробанк обсуждает регулирование криптовалют и стейблкоинов",
@@ -214,8 +225,24 @@ WORLD = PeerFeed(
             ("regulation",),
             32,
         ),
-        PeerItem("de-btc", "Bitcoin erreicht ein neues Rekordhoch, Anleger sind euphorisch", "", "de", None, ("BTC",), 42),
-        PeerItem("de-eth", "Der Ethereum-Kurs fällt nach einem Angriff auf eine Börse", "", "de", None, ("ETH",), 52),
+        PeerItem(
+            "de-btc",
+            "Bitcoin erreicht ein neues Rekordhoch, Anleger sind euphorisch",
+            "",
+            "de",
+            None,
+            ("BTC",),
+            42,
+        ),
+        PeerItem(
+            "de-eth",
+            "Der Ethereum-Kurs fällt nach einem Angriff auf eine Börse",
+            "",
+            "de",
+            None,
+            ("ETH",),
+            52,
+        ),
         PeerItem(
             "de-ecb",
             "Die Europäische Zentralbank prüft neue Regeln für digitale Zahlungsmittel",
@@ -234,7 +261,9 @@ WORLD = PeerFeed(
             ("BTC", "etf"),
             72,
         ),
-        PeerItem("es-sol", "Solana cae un 12% después de una interrupción de la red", "", "es", None, ("SOL",), 82),
+        PeerItem(
+            "es-sol", "Solana cae un 12% después de una interrupción de la red", "", "es", None, ("SOL",), 82
+        ),
         PeerItem(
             "es-rules",
             "Los reguladores europeos preparan nuevas normas para las criptomonedas y el sol brilla",
@@ -272,9 +301,27 @@ RU_1251 = PeerFeed(
     title="Криптоновости",
     encoding="windows-1251",
     items=(
-        PeerItem("ru-btc-up", "Биткоин подорожал на 5% за сутки", "Рост продолжается третий день подряд.", "ru", None, ("BTC",), 14),
-        PeerItem("ru-eth-down", "Курс эфириума упал на 7% — «медведи» усилили давление", "", "ru", None, ("ETH",), 24),
-        PeerItem("ru-listing", "Криптобиржа объявила о листинге новых токенов", "", "ru", None, ("listing",), 34),
+        PeerItem(
+            "ru-btc-up",
+            "Биткоин подорожал на 5% за сутки",
+            "Рост продолжается третий день подряд.",
+            "ru",
+            None,
+            ("BTC",),
+            14,
+        ),
+        PeerItem(
+            "ru-eth-down",
+            "Курс эфириума упал на 7% — «медведи» усилили давление",
+            "",
+            "ru",
+            None,
+            ("ETH",),
+            24,
+        ),
+        PeerItem(
+            "ru-listing", "Криптобиржа объявила о листинге новых токенов", "", "ru", None, ("listing",), 34
+        ),
         PeerItem("ru-miners", "Майнеры биткоина увеличили хешрейт сети", "", "ru", None, ("BTC",), 44),
     ),
 )
@@ -312,7 +359,9 @@ BROKEN_PATHS: dict[str, str] = {
 
 def good_feed_items() -> list[PeerItem]:
     """Every item the good feeds publish (defi through the redirect), twins included."""
-    return [item for name in ("markets", "altcoins", "world", "ru-1251", "defi") for item in FEEDS[name].items]
+    return [
+        item for name in ("markets", "altcoins", "world", "ru-1251", "defi") for item in FEEDS[name].items
+    ]
 
 
 def unique_items() -> dict[str, PeerItem]:
@@ -358,7 +407,7 @@ def _atom_entry(base: str, item: PeerItem, relative: bool) -> str:
     summary = f'<summary type="html">{escape(item.summary)}</summary>' if item.summary else ""
     return (
         f"<entry><title>{escape(item.title)}</title>"
-        f"<link rel=\"alternate\" href={quoteattr(_link(base, item, relative=relative))}/>"
+        f'<link rel="alternate" href={quoteattr(_link(base, item, relative=relative))}/>'
         f"<id>urn:peer:{escape(item.slug)}</id><updated>{published.strftime('%Y-%m-%dT%H:%M:%SZ')}</updated>"
         f"{summary}</entry>"
     )
@@ -451,7 +500,8 @@ def billion_laughs(levels: int = 10) -> str:
 async def _huge_body(total: int) -> AsyncIterator[bytes]:
     yield b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Huge</title>'
     chunk = "".join(
-        f"<item><title>Filler item {n}</title><link>http://127.0.0.1/filler/{n}</link></item>" for n in range(500)
+        f"<item><title>Filler item {n}</title><link>http://127.0.0.1/filler/{n}</link></item>"
+        for n in range(500)
     ).encode()
     sent = 0
     while sent < total:
@@ -463,116 +513,125 @@ async def _huge_body(total: int) -> AsyncIterator[bytes]:
 # ---------------------------------------------------------------- app
 
 
-@dataclass
-class _Counters:
-    requests: dict[str, int] = field(default_factory=dict)
-
-
 def _etag_for(content: bytes) -> str:
     return '"' + hashlib.sha256(content).hexdigest()[:16] + '"'
 
 
-def create_app(*, seed: int = 42, slow_seconds: float = 5.0) -> Starlette:
-    """The news peer as an ASGI app; `slow_seconds` is how long the slow feed makes clients wait."""
-    counters = _Counters()
+def _base_of(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
 
-    def base_of(request: Request) -> str:
-        return str(request.base_url).rstrip("/")
 
-    def count(request: Request) -> None:
-        counters.requests[request.url.path] = counters.requests.get(request.url.path, 0) + 1
+@dataclass
+class NewsPeer:
+    """The peer's handlers; `requests` counts hits per path (handy when debugging a test)."""
 
-    async def index(request: Request) -> Response:
-        base = base_of(request)
+    seed: int = 42
+    slow_seconds: float = 5.0
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def _count(self, request: Request) -> None:
+        self.requests[request.url.path] = self.requests.get(request.url.path, 0) + 1
+
+    async def index(self, request: Request) -> Response:
+        base = _base_of(request)
         return JSONResponse(
             {
                 "good": {name: base + path for name, path in GOOD_PATHS.items()},
                 "broken": {name: base + path for name, path in BROKEN_PATHS.items()},
                 "generated": base + "/gen/{n}.rss?items={count}",
-                "requests": counters.requests,
+                "requests": self.requests,
             }
         )
 
-    async def feed(request: Request) -> Response:
-        count(request)
-        peer_feed = next((f for f in FEEDS.values() if f.path == request.url.path), None)
-        if peer_feed is None:
-            return Response("no such feed", status_code=404)
-        content = _render(peer_feed, base_of(request))
+    async def feed(self, request: Request) -> Response:
+        self._count(request)
+        peer_feed = next(f for f in FEEDS.values() if f.path == request.url.path)
+        content = _render(peer_feed, _base_of(request))
         headers: dict[str, str] = {}
         if peer_feed.etag:
             headers["ETag"] = _etag_for(content)
-            if request.headers.get("if-none-match") == headers["ETag"]:
-                return Response(status_code=304, headers=headers)
         if peer_feed.last_modified:
             headers["Last-Modified"] = LAST_MODIFIED
-            if request.headers.get("if-modified-since") == LAST_MODIFIED:
-                return Response(status_code=304, headers=headers)
+        if _not_modified(request, headers):
+            return Response(status_code=304, headers=headers)
         return Response(content, media_type=_media_type(peer_feed), headers=headers)
 
-    async def moved(request: Request) -> Response:
-        count(request)
+    async def moved(self, request: Request) -> Response:
+        self._count(request)
         return RedirectResponse(DEFI.path, status_code=301)
 
-    async def malformed(request: Request) -> Response:
-        count(request)
+    async def malformed(self, request: Request) -> Response:
+        self._count(request)
         return Response(MALFORMED, media_type="application/rss+xml; charset=utf-8")
 
-    async def slow(request: Request) -> Response:
-        count(request)
+    async def slow(self, request: Request) -> Response:
+        self._count(request)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + slow_seconds
+        deadline = loop.time() + self.slow_seconds
         # Poll for the client hanging up, so a test's server shuts down without waiting it out.
         while loop.time() < deadline:
             if await request.is_disconnected():
                 return Response(status_code=499)
             await asyncio.sleep(0.05)
-        return Response(render_rss(DEFI, base_of(request)), media_type="application/rss+xml")
+        return Response(render_rss(DEFI, _base_of(request)), media_type="application/rss+xml")
 
-    async def error(request: Request) -> Response:
-        count(request)
+    async def error(self, request: Request) -> Response:
+        self._count(request)
         return Response("internal error", status_code=500)
 
-    async def huge(request: Request) -> Response:
-        count(request)
+    async def huge(self, request: Request) -> Response:
+        self._count(request)
         return StreamingResponse(_huge_body(HUGE_BYTES), media_type="application/rss+xml")
 
-    async def bomb(request: Request) -> Response:
-        count(request)
+    async def bomb(self, request: Request) -> Response:
+        self._count(request)
         return Response(billion_laughs(), media_type="application/rss+xml")
 
-    async def not_a_feed(request: Request) -> Response:
-        count(request)
+    async def not_a_feed(self, request: Request) -> Response:
+        self._count(request)
         return HTMLResponse("<html><head><title>Home</title></head><body><p>Welcome!</p></body></html>")
 
-    async def generated(request: Request) -> Response:
-        count(request)
+    async def generated(self, request: Request) -> Response:
+        self._count(request)
         try:
             number = int(request.path_params["number"])
             items = min(max(int(request.query_params.get("items", "100")), 0), 5000)
         except ValueError:
             return Response("bad feed number or item count", status_code=400)
         gen_feed = PeerFeed(name=f"gen-{number}", path=request.url.path, title=f"Generated Feed {number}")
-        body = render_rss(gen_feed, base_of(request), generated_items(number, items, seed=seed))
+        body = render_rss(gen_feed, _base_of(request), generated_items(number, items, seed=self.seed))
         return Response(body.encode(), media_type="application/rss+xml; charset=utf-8")
 
-    async def article(request: Request) -> Response:
+    async def article(self, request: Request) -> Response:
         slug = request.path_params["slug"]
         return HTMLResponse(f"<html><body><h1>{escape(slug)}</h1></body></html>")
 
-    routes = [
-        Route("/", index),
-        *(Route(peer_feed.path, feed) for peer_feed in FEEDS.values()),
-        Route(GOOD_PATHS["moved"], moved),
-        Route(BROKEN_PATHS["malformed"], malformed),
-        Route(BROKEN_PATHS["slow"], slow),
-        Route(BROKEN_PATHS["error"], error),
-        Route(BROKEN_PATHS["huge"], huge),
-        Route(BROKEN_PATHS["bomb"], bomb),
-        Route(BROKEN_PATHS["notafeed"], not_a_feed),
-        Route("/gen/{number}.rss", generated),
-        Route("/articles/{slug}", article),
-    ]
-    app = Starlette(routes=routes)
-    app.state.counters = counters
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.index),
+            *(Route(peer_feed.path, self.feed) for peer_feed in FEEDS.values()),
+            Route(GOOD_PATHS["moved"], self.moved),
+            Route(BROKEN_PATHS["malformed"], self.malformed),
+            Route(BROKEN_PATHS["slow"], self.slow),
+            Route(BROKEN_PATHS["error"], self.error),
+            Route(BROKEN_PATHS["huge"], self.huge),
+            Route(BROKEN_PATHS["bomb"], self.bomb),
+            Route(BROKEN_PATHS["notafeed"], self.not_a_feed),
+            Route("/gen/{number}.rss", self.generated),
+            Route("/articles/{slug}", self.article),
+        ]
+
+
+def _not_modified(request: Request, headers: dict[str, str]) -> bool:
+    etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+    if etag and request.headers.get("if-none-match") == etag:
+        return True
+    return bool(modified) and request.headers.get("if-modified-since") == modified
+
+
+def create_app(*, seed: int = 42, slow_seconds: float = 5.0) -> Starlette:
+    """The news peer as an ASGI app; `slow_seconds` is how long the slow feed makes clients wait."""
+    peer = NewsPeer(seed=seed, slow_seconds=slow_seconds)
+    app = Starlette(routes=peer.routes())
+    app.state.peer = peer
     return app
