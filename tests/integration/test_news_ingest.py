@@ -105,7 +105,9 @@ def test_oversized_and_entity_expansion_responses_are_refused_without_exhausting
     assert _stored_urls(session) == set()
 
 
-def test_windows_1251_feed_is_stored_as_correct_unicode(session, settings, news_peer_urls, fetch_options) -> None:
+def test_windows_1251_feed_is_stored_as_correct_unicode(
+    session, settings, news_peer_urls, fetch_options
+) -> None:
     _fetch(session, settings, [news_peer_urls.url("ru-1251")], fetch_options)
     titles = set(session.scalars(select(Article.title)))
     assert titles == {item.title for item in news_peer.RU_1251.items}
@@ -127,10 +129,15 @@ def test_stored_articles_have_text_summaries_sources_and_dates(
     assert record.published_at == news_peer.BASE_TIME - timedelta(minutes=5)
     assert record.published_status == "ok"
     assert (rows["weekly-roundup"].published_at, rows["weekly-roundup"].published_status) == (None, "missing")
-    assert (rows["payments-pilot"].published_at, rows["payments-pilot"].published_status) == (None, "unparsable")
+    assert (rows["payments-pilot"].published_at, rows["payments-pilot"].published_status) == (
+        None,
+        "unparsable",
+    )
 
 
-def test_limit_takes_at_most_that_many_items_per_feed(session, settings, news_peer_urls, fetch_options) -> None:
+def test_limit_takes_at_most_that_many_items_per_feed(
+    session, settings, news_peer_urls, fetch_options
+) -> None:
     report = _fetch(session, settings, news_peer_urls.generated(3, 20), fetch_options, limit=5)
     assert [r.new for r in report.feeds] == [5, 5, 5]
 
@@ -152,7 +159,9 @@ def test_feed_health_counts_consecutive_failures_and_resets_on_success(
     assert [f.url for f in service.list_feeds(session, min_consecutive_failures=3)] == [error_url]
 
 
-def test_a_failing_fetch_never_loses_stored_articles(session, settings, news_peer_urls, fetch_options) -> None:
+def test_a_failing_fetch_never_loses_stored_articles(
+    session, settings, news_peer_urls, fetch_options
+) -> None:
     _fetch(session, settings, [news_peer_urls.url("markets")], fetch_options)
     before = _stored_urls(session)
     report = _fetch(session, settings, news_peer_urls.broken("error", "malformed", "slow"), fetch_options)
@@ -166,7 +175,9 @@ def test_unreachable_feed_is_reported_as_a_connection_failure(session, settings,
     assert result.status == "error" and result.error.startswith("connection failed")
 
 
-@pytest.mark.parametrize("bad", ["ftp://127.0.0.1/feed", "file:///etc/passwd", "javascript:alert(1)", "feed.rss"])
+@pytest.mark.parametrize(
+    "bad", ["ftp://127.0.0.1/feed", "file:///etc/passwd", "javascript:alert(1)", "feed.rss"]
+)
 def test_only_http_feed_urls_are_accepted(session, settings, bad: str) -> None:
     with pytest.raises(InvalidInput, match="not an http"):
         service.fetch_news(session, settings=settings, feeds=["http://127.0.0.1:9/ok.rss", bad])
@@ -199,5 +210,11 @@ def test_fetch_works_when_called_from_inside_a_running_event_loop(
 
 def test_progress_reports_each_feed(session, settings, news_peer_urls, fetch_options) -> None:
     seen: list[tuple[int, int]] = []
-    _fetch(session, settings, news_peer_urls.generated(3, 2), fetch_options, progress=lambda d, t: seen.append((d, t)))
+    _fetch(
+        session,
+        settings,
+        news_peer_urls.generated(3, 2),
+        fetch_options,
+        progress=lambda d, t: seen.append((d, t)),
+    )
     assert seen == [(1, 3), (2, 3), (3, 3)]

@@ -36,7 +36,9 @@ def test_canonical_url_strips_tracking_and_normalises_case(raw: str, canonical: 
     assert logic.canonical_url(raw) == canonical
 
 
-@pytest.mark.parametrize("raw", ["ftp://x.io/f", "javascript:alert(1)", "mailto:a@b.c", "/relative", "", "http://"])
+@pytest.mark.parametrize(
+    "raw", ["ftp://x.io/f", "javascript:alert(1)", "mailto:a@b.c", "/relative", "", "http://"]
+)
 def test_canonical_url_refuses_non_http_urls(raw: str) -> None:
     assert logic.canonical_url(raw) is None
 
@@ -140,7 +142,9 @@ def test_parse_feed_keeps_items_with_an_undefined_html_entity_and_warns() -> Non
 
 def test_parse_feed_refuses_a_page_that_is_not_a_feed() -> None:
     with pytest.raises(logic.FeedRejected, match="not an RSS or Atom feed"):
-        logic.parse_feed(b"<html><body><p>hi</p></body></html>", feed_url="https://n.io/", content_type="text/html")
+        logic.parse_feed(
+            b"<html><body><p>hi</p></body></html>", feed_url="https://n.io/", content_type="text/html"
+        )
 
 
 def test_billion_laughs_is_refused_before_any_expansion() -> None:
@@ -160,13 +164,18 @@ def test_billion_laughs_is_refused_before_any_expansion() -> None:
 def test_external_entities_are_refused_and_never_fetched() -> None:
     prolog = '<!DOCTYPE rss [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/secret">]>'
     with pytest.raises(logic.FeedRejected, match="entit"):
-        logic.parse_feed(_rss("<item><title>&xxe;</title></item>", prolog=prolog), feed_url="https://n.io/rss")
+        logic.parse_feed(
+            _rss("<item><title>&xxe;</title></item>", prolog=prolog), feed_url="https://n.io/rss"
+        )
 
 
 def test_a_doctype_naming_an_external_dtd_is_accepted_without_fetching_it() -> None:
-    prolog = '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://127.0.0.1:9/rss.dtd">'
+    prolog = (
+        '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://127.0.0.1:9/rss.dtd">'
+    )
     feed = logic.parse_feed(
-        _rss("<item><title>t</title><link>https://n.io/t</link></item>", prolog=prolog), feed_url="https://n.io/"
+        _rss("<item><title>t</title><link>https://n.io/t</link></item>", prolog=prolog),
+        feed_url="https://n.io/",
     )
     assert [e.title for e in feed.entries] == ["t"]
 
@@ -174,7 +183,9 @@ def test_a_doctype_naming_an_external_dtd_is_accepted_without_fetching_it() -> N
 def test_windows_1251_feed_is_decoded() -> None:
     rendered = news_peer.render_rss(news_peer.RU_1251, "http://peer").encode("windows-1251")
     feed = logic.parse_feed(
-        rendered, feed_url="http://peer/feeds/ru-1251.rss", content_type="application/rss+xml; charset=windows-1251"
+        rendered,
+        feed_url="http://peer/feeds/ru-1251.rss",
+        content_type="application/rss+xml; charset=windows-1251",
     )
     assert feed.title == "Криптоновости"
     assert [e.title for e in feed.entries] == [item.title for item in news_peer.RU_1251.items]
