@@ -1,7 +1,8 @@
 """Curated data for news analysis: coin aliases, topic keywords and the crypto sentiment lexicon.
 
-Alias patterns are regular-expression fragments matched as whole words. Coin tags are upper-case
-tickers, topic tags lower-case words (the convention every domain relies on).
+Aliases are plain words or phrases (matched as whole words; a phrase's words may be joined by
+spaces or hyphens) and word prefixes for inflected languages. Coin tags are upper-case tickers,
+topic tags lower-case words (the convention every domain relies on).
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class CoinAliases:
-    """How a coin is written: `names` match in any case; `tickers` only in upper case.
+    """How a coin is written: `names` and `prefixes` in any case, `tickers` only in upper case.
 
     A ticker that is also a common word or abbreviation (ONE, LINK, DOGE the US department...) is
     `ambiguous`: it counts only as `$TICKER` or `(TICKER)`. `lower_ticker` lets the lower-case
     ticker count too ("btc"), for tickers that are no word in any language we expect.
+    `capitalized` names are common words too ("Avalanche"): they count capitalised and only
+    inside a sentence, never as its first word.
     """
 
     tag: str
     names: tuple[str, ...] = ()
     tickers: tuple[str, ...] = ()
     capitalized: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
     ambiguous: bool = False
     lower_ticker: bool = False
 
@@ -29,93 +33,87 @@ class CoinAliases:
 COINS: tuple[CoinAliases, ...] = (
     CoinAliases(
         "BTC",
-        names=(
-            r"bitcoins?",
-            r"bitcoin's",
-            r"bitcon",
-            r"bitcion",
-            r"bitocin",
-            r"биткоин\w*",
-            r"биткойн\w*",
-        ),
+        names=("bitcoin", "bitcoins", "bitcon", "bitcion", "bitocin", "btc's"),
+        prefixes=("биткоин", "биткойн"),
         tickers=("BTC", "XBT"),
         lower_ticker=True,
     ),
-    CoinAliases("WBTC", names=(r"wrapped bitcoin",), tickers=("WBTC",)),
-    CoinAliases("BCH", names=(r"bitcoin cash",), tickers=("BCH",)),
-    CoinAliases("BSV", names=(r"bitcoin sv",), tickers=("BSV",)),
+    CoinAliases("WBTC", names=("wrapped bitcoin",), tickers=("WBTC",)),
+    CoinAliases("BCH", names=("bitcoin cash",), tickers=("BCH",)),
+    CoinAliases("BSV", names=("bitcoin sv",), tickers=("BSV",)),
     CoinAliases(
         "ETH",
-        names=(r"ethereum", r"etherium", r"etherum", r"ethereum's", r"ether", r"эфириум\w*"),
+        names=("ethereum", "etherium", "etherum", "ether"),
+        prefixes=("эфириум",),
         tickers=("ETH",),
         lower_ticker=True,
     ),
-    CoinAliases("ETC", names=(r"ethereum classic",), tickers=("ETC",), ambiguous=True),
-    CoinAliases("USDT", names=(r"tether",), tickers=("USDT",), lower_ticker=True),
-    CoinAliases("USDC", names=(r"usd coin",), tickers=("USDC",), lower_ticker=True),
+    CoinAliases("ETC", names=("ethereum classic",), tickers=("ETC",), ambiguous=True),
+    CoinAliases("USDT", names=("tether",), tickers=("USDT",), lower_ticker=True),
+    CoinAliases("USDC", names=("usd coin",), tickers=("USDC",), lower_ticker=True),
     CoinAliases("DAI", tickers=("DAI",)),
-    CoinAliases("XRP", names=(r"ripple",), tickers=("XRP",), lower_ticker=True),
-    CoinAliases("BNB", names=(r"binance coin",), tickers=("BNB",), lower_ticker=True),
-    CoinAliases("SOL", names=(r"solana", r"solana's", r"solona"), tickers=("SOL",)),
-    CoinAliases("DOGE", names=(r"dogecoin", r"doge coin"), tickers=("DOGE",), ambiguous=True),
-    CoinAliases("ADA", names=(r"cardano",), tickers=("ADA",)),
-    CoinAliases("TRX", names=(r"tron",), tickers=("TRX",)),
-    CoinAliases("TON", names=(r"toncoin", r"the open network"), tickers=("TON",)),
-    CoinAliases("AVAX", names=(r"avalanche network",), tickers=("AVAX",), capitalized=("Avalanche",)),
-    CoinAliases("SHIB", names=(r"shiba inu", r"shiba"), tickers=("SHIB",)),
-    CoinAliases("LINK", names=(r"chainlink",), tickers=("LINK",), ambiguous=True),
-    CoinAliases("DOT", names=(r"polkadot",), tickers=("DOT",), ambiguous=True),
-    CoinAliases("LTC", names=(r"litecoin",), tickers=("LTC",), lower_ticker=True),
-    CoinAliases("NEAR", names=(r"near protocol",), tickers=("NEAR",), ambiguous=True),
-    CoinAliases("UNI", names=(r"uniswap",), tickers=("UNI",), ambiguous=True),
+    CoinAliases("XRP", names=("ripple",), tickers=("XRP",), lower_ticker=True),
+    CoinAliases("BNB", names=("binance coin",), tickers=("BNB",), lower_ticker=True),
+    CoinAliases("SOL", names=("solana", "solona"), tickers=("SOL",)),
+    CoinAliases("DOGE", names=("dogecoin", "doge coin"), tickers=("DOGE",), ambiguous=True),
+    CoinAliases("ADA", names=("cardano",), tickers=("ADA",)),
+    CoinAliases("TRX", names=("tron",), tickers=("TRX",)),
+    CoinAliases("TON", names=("toncoin", "the open network"), tickers=("TON",)),
+    CoinAliases("AVAX", names=("avalanche network",), tickers=("AVAX",), capitalized=("Avalanche",)),
+    CoinAliases("SHIB", names=("shiba inu", "shiba"), tickers=("SHIB",)),
+    CoinAliases("LINK", names=("chainlink",), tickers=("LINK",), ambiguous=True),
+    CoinAliases("DOT", names=("polkadot",), tickers=("DOT",), ambiguous=True),
+    CoinAliases("LTC", names=("litecoin",), tickers=("LTC",), lower_ticker=True),
+    CoinAliases("NEAR", names=("near protocol",), tickers=("NEAR",), ambiguous=True),
+    CoinAliases("UNI", names=("uniswap",), tickers=("UNI",), ambiguous=True),
     CoinAliases(
-        "POL", names=(r"polygon network", r"matic"), tickers=("POL", "MATIC"), capitalized=("Polygon",)
+        "POL", names=("polygon network", "matic"), tickers=("POL", "MATIC"), capitalized=("Polygon",)
     ),
-    CoinAliases("ICP", names=(r"internet computer",), tickers=("ICP",)),
-    CoinAliases("APT", names=(r"aptos",), tickers=("APT",), ambiguous=True),
-    CoinAliases("XLM", names=(r"stellar lumens",), tickers=("XLM",), capitalized=("Stellar",)),
-    CoinAliases("XMR", names=(r"monero",), tickers=("XMR",), lower_ticker=True),
-    CoinAliases("FIL", names=(r"filecoin",), tickers=("FIL",)),
-    CoinAliases("HBAR", names=(r"hedera",), tickers=("HBAR",)),
-    CoinAliases("ATOM", names=(r"cosmos hub",), tickers=("ATOM",), capitalized=("Cosmos",), ambiguous=True),
-    CoinAliases("ARB", names=(r"arbitrum",), tickers=("ARB",)),
-    CoinAliases("OP", names=(r"op mainnet", r"optimism network"), tickers=("OP",), ambiguous=True),
-    CoinAliases("VET", names=(r"vechain",), tickers=("VET",), ambiguous=True),
-    CoinAliases("INJ", names=(r"injective",), tickers=("INJ",)),
+    CoinAliases("ICP", names=("internet computer",), tickers=("ICP",)),
+    CoinAliases("APT", names=("aptos",), tickers=("APT",), ambiguous=True),
+    CoinAliases("XLM", names=("stellar lumens",), tickers=("XLM",), capitalized=("Stellar",)),
+    CoinAliases("XMR", names=("monero",), tickers=("XMR",), lower_ticker=True),
+    CoinAliases("FIL", names=("filecoin",), tickers=("FIL",)),
+    CoinAliases("HBAR", names=("hedera",), tickers=("HBAR",)),
+    CoinAliases("ATOM", names=("cosmos hub",), tickers=("ATOM",), capitalized=("Cosmos",), ambiguous=True),
+    CoinAliases("ARB", names=("arbitrum",), tickers=("ARB",)),
+    CoinAliases("OP", names=("op mainnet", "optimism network"), tickers=("OP",), ambiguous=True),
+    CoinAliases("VET", names=("vechain",), tickers=("VET",), ambiguous=True),
+    CoinAliases("INJ", names=("injective",), tickers=("INJ",)),
     CoinAliases("SUI", tickers=("SUI",), capitalized=("Sui",)),
-    CoinAliases("KAS", names=(r"kaspa",), tickers=("KAS",)),
-    CoinAliases("TAO", names=(r"bittensor",), tickers=("TAO",), ambiguous=True),
-    CoinAliases("IMX", names=(r"immutable x", r"immutable zkevm"), tickers=("IMX",)),
-    CoinAliases("RENDER", names=(r"render network",), tickers=("RENDER", "RNDR"), ambiguous=True),
-    CoinAliases("GRT", names=(r"the graph",), tickers=("GRT",)),
-    CoinAliases("AAVE", names=(r"aave",), tickers=("AAVE",)),
-    CoinAliases("MKR", names=(r"makerdao",), tickers=("MKR",)),
-    CoinAliases("ALGO", names=(r"algorand",), tickers=("ALGO",)),
+    CoinAliases("KAS", names=("kaspa",), tickers=("KAS",)),
+    CoinAliases("TAO", names=("bittensor",), tickers=("TAO",), ambiguous=True),
+    CoinAliases("IMX", names=("immutable x", "immutable zkevm"), tickers=("IMX",)),
+    CoinAliases("RENDER", names=("render network",), tickers=("RENDER", "RNDR"), ambiguous=True),
+    CoinAliases("GRT", names=("the graph",), tickers=("GRT",)),
+    CoinAliases("AAVE", names=("aave",), tickers=("AAVE",)),
+    CoinAliases("MKR", names=("makerdao",), tickers=("MKR",)),
+    CoinAliases("ALGO", names=("algorand",), tickers=("ALGO",)),
     CoinAliases("STX", tickers=("STX",)),
-    CoinAliases("SEI", tickers=("SEI",), capitalized=("Sei Network",)),
-    CoinAliases("TIA", names=(r"celestia",), tickers=("TIA",)),
-    CoinAliases("PEPE", names=(r"pepecoin",), tickers=("PEPE",)),
-    CoinAliases("WIF", names=(r"dogwifhat",), tickers=("WIF",)),
-    CoinAliases("BONK", names=(r"bonk",), tickers=("BONK",)),
-    CoinAliases("FLOKI", names=(r"floki",), tickers=("FLOKI",)),
+    CoinAliases("SEI", names=("sei network",), tickers=("SEI",)),
+    CoinAliases("TIA", names=("celestia",), tickers=("TIA",)),
+    CoinAliases("PEPE", names=("pepecoin",), tickers=("PEPE",)),
+    CoinAliases("WIF", names=("dogwifhat",), tickers=("WIF",)),
+    CoinAliases("BONK", names=("bonk",), tickers=("BONK",)),
+    CoinAliases("FLOKI", names=("floki",), tickers=("FLOKI",)),
     CoinAliases("JUP", tickers=("JUP",)),
-    CoinAliases("LDO", names=(r"lido dao", r"lido"), tickers=("LDO",)),
-    CoinAliases("ONDO", names=(r"ondo",), tickers=("ONDO",)),
-    CoinAliases("ENA", names=(r"ethena",), tickers=("ENA",)),
-    CoinAliases("HYPE", names=(r"hyperliquid",), tickers=("HYPE",), ambiguous=True),
-    CoinAliases("XTZ", names=(r"tezos",), tickers=("XTZ",)),
-    CoinAliases("SAND", names=(r"the sandbox",), tickers=("SAND",), ambiguous=True),
-    CoinAliases("MANA", names=(r"decentraland",), tickers=("MANA",), ambiguous=True),
+    CoinAliases("LDO", names=("lido dao", "lido"), tickers=("LDO",)),
+    CoinAliases("ONDO", names=("ondo",), tickers=("ONDO",)),
+    CoinAliases("ENA", names=("ethena",), tickers=("ENA",)),
+    CoinAliases("HYPE", names=("hyperliquid",), tickers=("HYPE",), ambiguous=True),
+    CoinAliases("XTZ", names=("tezos",), tickers=("XTZ",)),
+    CoinAliases("SAND", names=("the sandbox",), tickers=("SAND",), ambiguous=True),
+    CoinAliases("MANA", names=("decentraland",), tickers=("MANA",), ambiguous=True),
     CoinAliases("EOS", tickers=("EOS",)),
-    CoinAliases("THETA", names=(r"theta network",), tickers=("THETA",), ambiguous=True),
-    CoinAliases("CRO", names=(r"cronos",), tickers=("CRO",), ambiguous=True),
-    CoinAliases("QNT", names=(r"quant network",), tickers=("QNT",)),
-    CoinAliases("EGLD", names=(r"multiversx", r"elrond"), tickers=("EGLD",)),
-    CoinAliases("FLOW", names=(r"flow blockchain",), tickers=("FLOW",), ambiguous=True),
-    CoinAliases("CHZ", names=(r"chiliz",), tickers=("CHZ",)),
-    CoinAliases("ONE", names=(r"harmony one",), tickers=("ONE",), ambiguous=True),
-    CoinAliases("WLD", names=(r"worldcoin",), tickers=("WLD",)),
-    CoinAliases("FTM", names=(r"fantom",), tickers=("FTM",)),
+    CoinAliases("THETA", names=("theta network",), tickers=("THETA",), ambiguous=True),
+    CoinAliases("CRO", names=("cronos",), tickers=("CRO",), ambiguous=True),
+    CoinAliases("QNT", names=("quant network",), tickers=("QNT",)),
+    CoinAliases("EGLD", names=("multiversx", "elrond"), tickers=("EGLD",)),
+    CoinAliases("FLOW", names=("flow blockchain",), tickers=("FLOW",), ambiguous=True),
+    CoinAliases("CHZ", names=("chiliz",), tickers=("CHZ",)),
+    CoinAliases("ONE", names=("harmony one",), tickers=("ONE",), ambiguous=True),
+    CoinAliases("WLD", names=("worldcoin",), tickers=("WLD",)),
+    CoinAliases("FTM", names=("fantom",), tickers=("FTM",)),
     CoinAliases("OKB", tickers=("OKB",)),
 )
 
@@ -125,94 +123,89 @@ RENAMED_BASES: dict[str, str] = {"MATIC": "POL", "RNDR": "RENDER"}
 
 @dataclass(frozen=True)
 class TopicKeywords:
-    """A topic tag with patterns matched in any case (`words`) and exactly as written (`exact`)."""
+    """A topic tag: `words` and `prefixes` match in any case, `exact` only as written (SEC, Fed)."""
 
     tag: str
     words: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
     exact: tuple[str, ...] = ()
 
 
+def _plural(*words: str) -> tuple[str, ...]:
+    return tuple(form for word in words for form in (word, word + "s"))
+
+
 TOPICS: tuple[TopicKeywords, ...] = (
-    TopicKeywords(
-        "etf",
-        words=(r"etfs?", r"exchange[- ]traded funds?", r"etp", r"etps"),
-    ),
+    TopicKeywords("etf", words=(*_plural("etf", "etp", "exchange traded fund"),)),
     TopicKeywords(
         "regulation",
-        words=(
-            r"regulat(?:ion|ions|or|ors|ory|e|es|ed|ing)",
-            r"crackdown",
-            r"compliance",
-            r"legislation",
-            r"lawmakers?",
-            r"bans?",
-            r"banned",
-            r"регулирован\w*",
-            r"regulierung\w*",
-            r"regulación",
-        ),
+        words=("crackdown", "compliance", "legislation", "ban", "bans", "banned", *_plural("lawmaker")),
+        prefixes=("regulat", "регулирован", "regulierung", "regulación"),
         exact=("SEC", "CFTC", "MiCA", "FCA", "ESMA"),
     ),
     TopicKeywords(
         "hack",
         words=(
-            r"hack(?:s|ed|er|ers|ing)?",
-            r"exploit(?:s|ed|er|ers)?",
-            r"heist",
-            r"drained",
-            r"stolen",
-            r"breach(?:ed|es)?",
-            r"rug[- ]?pulls?",
-            r"взлом\w*",
-            r"gehackt",
-            r"hackeo",
-            r"hackead[oa]s?",
+            *_plural("hack", "hacker", "exploit", "exploiter", "heist", "rug pull", "rugpull"),
+            "hacked",
+            "hacking",
+            "exploited",
+            "drained",
+            "stolen",
+            "breach",
+            "breached",
+            "breaches",
+            "gehackt",
+            "hackeo",
+            "hackeado",
+            "hackeada",
         ),
+        prefixes=("взлом",),
     ),
     TopicKeywords(
         "listing",
-        words=(r"listings?", r"lists", r"will list", r"to list", r"listed on", r"листинг\w*"),
+        words=("listing", "listings", "lists", "will list", "to list", "listed on"),
+        prefixes=("листинг",),
     ),
-    TopicKeywords("delisting", words=(r"delist(?:s|ed|ing|ings)?", r"делистинг\w*")),
+    TopicKeywords("delisting", prefixes=("delist", "делистинг")),
     TopicKeywords(
         "macro",
         words=(
-            r"federal reserve",
-            r"inflation",
-            r"interest rates?",
-            r"rate (?:cut|hike)s?",
-            r"recession",
-            r"jobs report",
-            r"nonfarm payrolls?",
-            r"treasury yields?",
-            r"powell",
-            r"tariffs?",
-            r"monetary policy",
+            "federal reserve",
+            "inflation",
+            "recession",
+            "powell",
+            "monetary policy",
+            *_plural("interest rate", "rate cut", "rate hike", "jobs report", "nonfarm payroll"),
+            *_plural("treasury yield", "tariff"),
         ),
         exact=("Fed", "FOMC", "CPI", "PPI", "GDP", "ECB", "DXY"),
     ),
     TopicKeywords(
         "lawsuit",
         words=(
-            r"lawsuits?",
-            r"sues",
-            r"sued",
-            r"suing",
-            r"class[- ]action",
-            r"indict(?:ed|ment|ments|s)?",
-            r"litigation",
-            r"courts?",
+            *_plural("lawsuit", "court", "class action", "indictment"),
+            "sues",
+            "sued",
+            "suing",
+            "indicted",
+            "indicts",
+            "litigation",
         ),
     ),
     TopicKeywords(
         "partnership",
         words=(
-            r"partner(?:s|ship|ships|ed|ing)?",
-            r"teams? up",
-            r"collaborat(?:e|es|ed|ion|ions|ing)",
-            r"joins? forces",
-            r"alliance",
+            *_plural("partner", "partnership", "alliance"),
+            "partnered",
+            "partnering",
+            "team up",
+            "teams up",
+            "teamed up",
+            "join forces",
+            "joins forces",
         ),
+        prefixes=("collaborat",),
     ),
 )
 

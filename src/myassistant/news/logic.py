@@ -331,61 +331,114 @@ def unique_by_url(drafts: Iterable[ArticleDraft]) -> tuple[list[ArticleDraft], i
 # ---------------------------------------------------------------- tags
 
 
-def _whole_word(pattern: str) -> str:
-    return rf"(?<![\w$]){pattern}(?!\w)"
+_TOKEN = re.compile(r"\$?\w+")
+_PHRASE_GAP = re.compile(r"[\s\-]+")
+_IN_SENTENCE_GAP = re.compile(r"[,;:]?\s+")
 
 
-def _coin_alternatives() -> list[tuple[str, str]]:
-    """(regex, tag) pairs; case-insensitive ones wrapped in (?i:...)."""
-    pairs: list[tuple[str, str]] = []
-    for coin in lexicon.COINS:
-        pairs += [(f"(?i:{name})", coin.tag) for name in coin.names]
-        # A capitalised common word ("Avalanche of liquidations") only counts inside a sentence.
-        pairs += [(rf"(?<=[\w,;:] ){re.escape(name)}", coin.tag) for name in coin.capitalized]
-        for ticker in coin.tickers:
-            pairs.append((rf"(?i:\${ticker})", coin.tag))
-            if coin.ambiguous:
-                pairs.append((rf"\({ticker}\)", coin.tag))
-            else:
-                pairs.append((ticker, coin.tag))
-            if coin.lower_ticker:
-                pairs.append((ticker.lower(), coin.tag))
-    return pairs
-
-
-def _topic_alternatives() -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    for topic in lexicon.TOPICS:
-        pairs += [(f"(?i:{word})", topic.tag) for word in topic.words]
-        pairs += [(re.escape(word), topic.tag) for word in topic.exact]
-    return pairs
-
-
-@dataclass(frozen=True)
+@dataclass
 class _Matcher:
-    pattern: re.Pattern[str]
-    tags: dict[str, str]
+    """Whole-word alias lookup over the text's tokens; longer phrases win ("Bitcoin Cash" is BCH)."""
 
-    @classmethod
-    def build(cls, pairs: list[tuple[str, str]]) -> _Matcher:
-        # Longer alternatives first, so "Bitcoin Cash" wins over "Bitcoin" at the same position.
-        ordered = sorted(enumerate(pairs), key=lambda item: -len(item[1][0]))
-        body = "|".join(f"(?P<g{index}>{regex})" for index, (regex, _tag) in ordered)
-        return cls(re.compile(_whole_word(f"(?:{body})")), {f"g{i}": tag for i, (_r, tag) in ordered})
+    any_case: dict[tuple[str, ...], str] = field(default_factory=dict)
+    exact: dict[str, str] = field(default_factory=dict)
+    dollar: dict[str, str] = field(default_factory=dict)
+    parenthesized: dict[str, str] = field(default_factory=dict)
+    capitalized: dict[str, str] = field(default_factory=dict)
+    prefixes: dict[str, str] = field(default_factory=dict)
+    phrase_starts: set[str] = field(default_factory=set)
+    longest: int = 1
+    prefix_pattern: re.Pattern[str] | None = None
+
+    def add_phrase(self, phrase: str, tag: str) -> None:
+        words = tuple(phrase.lower().replace("-", " ").split())
+        self.any_case[words] = tag
+        if len(words) > 1:
+            self.phrase_starts.add(words[0])
+            self.longest = max(self.longest, len(words))
+
+    def compile(self) -> _Matcher:
+        alternatives = sorted(self.prefixes, key=len, reverse=True)
+        self.prefix_pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+        return self
 
     def find(self, text: str) -> set[str]:
-        return {self.tags[match.lastgroup or ""] for match in self.pattern.finditer(text)}
+        tokens = list(_TOKEN.finditer(text))
+        lowered = [token.group().lower() for token in tokens]
+        found: set[str] = set()
+        index = 0
+        while index < len(tokens):
+            size, tag = 1, None
+            if lowered[index] in self.phrase_starts:
+                size, tag = self._phrase_at(text, tokens, lowered, index)
+            if tag is None:
+                size, tag = 1, self._word_at(text, tokens, lowered, index)
+            if tag is not None:
+                found.add(tag)
+            index += size
+        return found
+
+    def _phrase_at(
+        self, text: str, tokens: list[re.Match[str]], lowered: list[str], index: int
+    ) -> tuple[int, str | None]:
+        for size in range(min(self.longest, len(tokens) - index), 1, -1):
+            tag = self.any_case.get(tuple(lowered[index : index + size]))
+            if tag is not None and all(
+                _PHRASE_GAP.fullmatch(text[tokens[i].end() : tokens[i + 1].start()])
+                for i in range(index, index + size - 1)
+            ):
+                return size, tag
+        return 1, None
+
+    def _word_at(self, text: str, tokens: list[re.Match[str]], lowered: list[str], index: int) -> str | None:
+        token, low = tokens[index], lowered[index]
+        word = token.group()
+        if word[0] == "$":
+            return self.dollar.get(low[1:])
+        tag = self.any_case.get((low,)) or self.exact.get(word)
+        if tag is None and word in self.parenthesized:
+            around = text[token.start() - 1 : token.start()] + text[token.end() : token.end() + 1]
+            tag = self.parenthesized[word] if around == "()" else None
+        if tag is None and word in self.capitalized and index > 0:
+            gap = text[tokens[index - 1].end() : token.start()]
+            tag = self.capitalized[word] if _IN_SENTENCE_GAP.fullmatch(gap) else None
+        if tag is None and self.prefix_pattern is not None:
+            match = self.prefix_pattern.match(low)
+            tag = self.prefixes[match.group()] if match else None
+        return tag
+
+
+def _tag_matcher() -> _Matcher:
+    """One matcher for coins and topics (their aliases never collide), so the text is scanned once."""
+    matcher = _Matcher()
+    for coin in lexicon.COINS:
+        for name in coin.names:
+            matcher.add_phrase(name, coin.tag)
+        matcher.prefixes.update((prefix.lower(), coin.tag) for prefix in coin.prefixes)
+        matcher.capitalized.update(dict.fromkeys(coin.capitalized, coin.tag))
+        for ticker in coin.tickers:
+            matcher.dollar[ticker.lower()] = coin.tag
+            target = matcher.parenthesized if coin.ambiguous else matcher.exact
+            target[ticker] = coin.tag
+            if coin.lower_ticker:
+                matcher.add_phrase(ticker, coin.tag)
+    for topic in lexicon.TOPICS:
+        for word in topic.words:
+            matcher.add_phrase(word, topic.tag)
+        matcher.prefixes.update((prefix.lower(), topic.tag) for prefix in topic.prefixes)
+        matcher.exact.update(dict.fromkeys(topic.exact, topic.tag))
+    return matcher.compile()
 
 
 @lru_cache(maxsize=1)
-def _matchers() -> tuple[_Matcher, _Matcher]:
-    return _Matcher.build(_coin_alternatives()), _Matcher.build(_topic_alternatives())
+def _matcher() -> _Matcher:
+    return _tag_matcher()
 
 
 def extract_tags(text: str) -> list[str]:
     """Coin tags (upper-case tickers) then topic tags (lower-case), each sorted."""
-    coins, topics = _matchers()
-    return sorted(coins.find(text)) + sorted(topics.find(text))
+    tags = _matcher().find(text)
+    return sorted(tag for tag in tags if tag.isupper()) + sorted(tag for tag in tags if not tag.isupper())
 
 
 def normalize_tag(tag: str) -> str:

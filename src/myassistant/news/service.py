@@ -16,8 +16,10 @@ from sqlalchemy import (
     Float,
     Select,
     String,
+    Text,
     and_,
     case,
+    cast,
     exists,
     func,
     literal,
@@ -52,7 +54,7 @@ logger = logging.getLogger("myassistant.news")
 
 FETCH_CONFIG = configdocs.register("news_fetch", NewsFetchConfig)
 INSERT_BATCH = 500
-SEARCH_CANDIDATES = 1000
+SEARCH_CANDIDATES = 500
 MAX_FEEDS_PER_FETCH = 200
 
 Progress = Callable[[int, int], None]
@@ -470,13 +472,14 @@ def annotated_news_frame(
     column values and converted in bulk: no ORM object per row.
     """
     seen = Article.first_seen_at
-    # Raw strings on SQLite (parsed in bulk below) instead of one datetime/JSON conversion per value.
+    # Times and tags as text, parsed in bulk below: per-value conversion by the driver (timestamps,
+    # JSONB) costs more than the query itself at this size.
     query = (
         select(
             Article.id,
-            type_coerce(seen, String),
+            _iso_text(session, seen),
             ArticleAnnotation.compound,
-            type_coerce(ArticleAnnotation.tags, String),
+            cast(ArticleAnnotation.tags, Text),
         )
         .join(ArticleAnnotation, ArticleAnnotation.article_id == Article.id)
         .order_by(seen, Article.id)
@@ -485,37 +488,52 @@ def annotated_news_frame(
         query = query.where(seen >= clock.ensure_utc(since))
     if until is not None:
         query = query.where(seen < clock.ensure_utc(until))
-    return _news_frame(session.execute(query).all())
+    # Rows straight from the DBAPI cursor: these columns need no result processing, and
+    # building 200k Row objects costs more than the query.
+    result = session.connection().execute(query)
+    try:
+        return _news_frame(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def _iso_text(session: Session, column: Any) -> ColumnElement[str]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US')
+    return type_coerce(column, String)  # SQLite stores naive UTC text already
 
 
 def _news_frame(rows: Sequence[Any]) -> pd.DataFrame:
-    if not rows:
-        ids, seen, compound, tags = [], [], [], []
-    else:
-        ids, seen, compound, tags = (list(column) for column in zip(*rows, strict=True))
+    ids, seen, compound, tags = (
+        (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [], [])
+    )
     frame = pd.DataFrame(
         {
             "article_id": np.asarray(ids, dtype="int64"),
             "first_seen_at": _utc_times(seen),
-            "compound": pd.to_numeric(pd.Series(compound, dtype=object), errors="coerce").astype("float64"),
-            "tags": pd.Series([_as_tag_list(value) for value in tags], dtype=object),
+            "compound": np.asarray(
+                [np.nan if value is None else value for value in compound], dtype="float64"
+            ),
+            "tags": pd.Series(_tag_lists(tags), dtype=object),
         }
     )
-    frame["negative"] = frame["compound"].le(logic.NEGATIVE_COMPOUND).astype(bool)
-    return frame.loc[:, list(FRAME_COLUMNS)].reset_index(drop=True)
+    frame["negative"] = frame["compound"].le(logic.NEGATIVE_COMPOUND)
+    return frame.loc[:, list(FRAME_COLUMNS)]
 
 
-def _utc_times(values: list[Any]) -> pd.Series:
-    series = pd.Series(values, dtype=object)
-    textual = bool(values) and isinstance(values[0], str)
-    parsed = pd.to_datetime(series, utc=True, format="ISO8601" if textual else None)
+def _utc_times(values: list[str]) -> pd.Series:
+    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
     return parsed.astype("datetime64[ns, UTC]")
 
 
-def _as_tag_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = json.loads(value)
-    return [str(tag) for tag in value] if value else []
+def _tag_lists(values: list[str]) -> list[list[str]]:
+    """JSON tag arrays as lists: few distinct sets repeat across many rows, so each is decoded once
+    and every row gets its own copy."""
+    decoded: dict[str, list[str]] = {}
+    for raw in values:
+        if raw not in decoded:
+            decoded[raw] = json.loads(raw)
+    return [list(decoded[raw]) for raw in values]
 
 
 # ---------------------------------------------------------------- search
@@ -584,6 +602,9 @@ def _search_fts5(session: Session, terms: list[str], limit: int) -> list[SearchH
 
 
 def _search_postgres(session: Session, terms: list[str], limit: int) -> list[SearchHit]:
+    # psycopg prepares a statement after a few runs; a generic plan cannot know whether the words
+    # are common (walk the newest rows) or rare (use the GIN index) and is 50x slower for one of them.
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     scored = (
         text(
             "SELECT id, ts_rank(fts_tsv, plainto_tsquery('english', :words)) AS score FROM "
