@@ -67,7 +67,11 @@ def validate_feed_urls(urls: Sequence[str]) -> list[str]:
     cleaned: list[str] = []
     for raw in urls:
         url = raw.strip()
-        if not logic.is_http_url(url) or len(url) > 2048:
+        if (
+            not logic.is_http_url(url)
+            or len(url) > 2048
+            or any(ch.isspace() or not ch.isprintable() for ch in url)
+        ):
             raise InvalidInput(f"not an http(s) feed URL: {raw!r}", url=raw)
         if url not in cleaned:
             cleaned.append(url)
@@ -180,9 +184,10 @@ def _store_feed_content(
             response.content or b"", feed_url=response.url, content_type=response.content_type, limit=limit
         )
     except logic.FeedRejected as exc:
-        failed = result.model_copy(update={"status": "error", "error": str(exc)})
-        _record_outcome(session, feed_id, failed)
-        return failed
+        return _failed(session, feed_id, result, str(exc))
+    except Exception as exc:  # a parser bug on one odd feed must not stop the others
+        logger.exception("parsing feed %s failed", response.url)
+        return _failed(session, feed_id, result, f"could not parse the feed: {type(exc).__name__}")
     drafts, repeats = logic.unique_by_url(parsed.entries)
     source = parsed.title or logic.host_of(response.url) or response.url
     new = _insert_articles(session, drafts, source=source[:200], feed_id=feed_id)
@@ -204,6 +209,12 @@ def _store_feed_content(
         title=parsed.title,
     )
     return stored
+
+
+def _failed(session: Session, feed_id: int, result: FeedResult, reason: str) -> FeedResult:
+    failed = result.model_copy(update={"status": "error", "error": reason})
+    _record_outcome(session, feed_id, failed)
+    return failed
 
 
 def _insert_articles(session: Session, drafts: list[logic.ArticleDraft], *, source: str, feed_id: int) -> int:
@@ -393,6 +404,14 @@ _ANNOTATION_COLUMNS = (
 )
 
 
+def _utc(value: datetime, name: str) -> datetime:
+    """`value` in UTC; a time that cannot be expressed in UTC (year 9999 at UTC-14) is bad input."""
+    try:
+        return clock.ensure_utc(value)
+    except OverflowError:
+        raise InvalidInput(f"{name} is out of range: {value.isoformat()}") from None
+
+
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -402,10 +421,11 @@ def latest(
 ) -> list[ArticleRead]:
     """Newest first by `first_seen_at`; `source` matches part of the source name in any case."""
     query = select(*_ARTICLE_COLUMNS).order_by(Article.first_seen_at.desc(), Article.id.desc()).limit(limit)
-    if source and source.strip():
-        query = query.where(Article.source.ilike(f"%{_escape_like(source.strip())}%", escape="\\"))
+    source = logic.clean_text(source or "")
+    if source:
+        query = query.where(Article.source.ilike(f"%{_escape_like(source)}%", escape="\\"))
     if since is not None:
-        query = query.where(Article.first_seen_at >= clock.ensure_utc(since))
+        query = query.where(Article.first_seen_at >= _utc(since, "since"))
     return [ArticleRead.model_validate(row._mapping) for row in session.execute(query)]
 
 
@@ -429,7 +449,7 @@ def _tag_query(tag: str, before: datetime | None) -> Select[Any]:
         .order_by(ArticleTag.first_seen_at.desc(), ArticleTag.article_id.desc())
     )
     if before is not None:
-        query = query.where(ArticleTag.first_seen_at < clock.ensure_utc(before))
+        query = query.where(ArticleTag.first_seen_at < _utc(before, "before"))
     return query
 
 
@@ -485,9 +505,9 @@ def annotated_news_frame(
         .order_by(seen, Article.id)
     )
     if since is not None:
-        query = query.where(seen >= clock.ensure_utc(since))
+        query = query.where(seen >= _utc(since, "since"))
     if until is not None:
-        query = query.where(seen < clock.ensure_utc(until))
+        query = query.where(seen < _utc(until, "until"))
     # Rows straight from the DBAPI cursor: these columns need no result processing, and
     # building 200k Row objects costs more than the query.
     result = session.connection().execute(query)

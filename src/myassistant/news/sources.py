@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
 import httpx
@@ -92,34 +92,34 @@ def _describe(exc: BaseException, options: FetchOptions) -> str:
 
 async def _fetch_one(client: httpx.AsyncClient, request: FeedRequest, options: FetchOptions) -> FeedResponse:
     started = time.perf_counter()
-
-    def result(outcome: Outcome, **fields: object) -> FeedResponse:
-        elapsed = round((time.perf_counter() - started) * 1000, 1)
-        return FeedResponse(url=request.url, outcome=outcome, elapsed_ms=elapsed, **fields)  # type: ignore[arg-type]
-
     try:
         # One deadline for the whole exchange: httpx's timeouts are per read, so a feed that
         # trickles bytes would otherwise never time out.
         async with asyncio.timeout(options.timeout_s):
-            async with client.stream("GET", request.url, headers=_conditional_headers(request)) as response:
-                status = response.status_code
-                if status == httpx.codes.NOT_MODIFIED:
-                    return result("not_modified", http_status=status)
-                if status >= httpx.codes.BAD_REQUEST:
-                    return result(
-                        "error", http_status=status, error=f"HTTP {status} {response.reason_phrase}"
-                    )
-                content = await _read_capped(response, options.max_bytes)
-                return result(
-                    "ok",
-                    http_status=status,
-                    content=content,
-                    content_type=response.headers.get("content-type"),
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
-                )
+            response = await _exchange(client, request, options)
     except (httpx.HTTPError, TimeoutError, _TooLarge, httpx.InvalidURL) as exc:
-        return result("error", error=_describe(exc, options))
+        response = FeedResponse(url=request.url, outcome="error", error=_describe(exc, options))
+    return replace(response, elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+async def _exchange(client: httpx.AsyncClient, request: FeedRequest, options: FetchOptions) -> FeedResponse:
+    async with client.stream("GET", request.url, headers=_conditional_headers(request)) as response:
+        status = response.status_code
+        if status == httpx.codes.NOT_MODIFIED:
+            return FeedResponse(url=request.url, outcome="not_modified", http_status=status)
+        if status >= httpx.codes.BAD_REQUEST:
+            error = f"HTTP {status} {response.reason_phrase}"
+            return FeedResponse(url=request.url, outcome="error", http_status=status, error=error)
+        content = await _read_capped(response, options.max_bytes)
+        return FeedResponse(
+            url=request.url,
+            outcome="ok",
+            http_status=status,
+            content=content,
+            content_type=response.headers.get("content-type"),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        )
 
 
 async def fetch_all(
