@@ -84,6 +84,7 @@ def test_broken_feeds_are_reported_with_reasons_while_the_others_are_stored(
     assert "too large" in results["huge"].error
     assert "entit" in results["bomb"].error
     assert results["notafeed"].error == "not an RSS or Atom feed"
+    assert results["wrong-encoding"].error.startswith("wrong encoding: document declared as utf-8")
     assert all(results[name].status == "error" and results[name].new == 0 for name in broken)
     assert report.errors == len(broken)
     assert len(_stored_urls(session)) == len(news_peer.unique_items())

@@ -354,3 +354,9 @@ def test_logic_imports_no_database_http_or_web_framework() -> None:
         for alias in node.names
     }
     assert not imported & {"sqlalchemy", "httpx", "fastapi", "starlette", "apscheduler"}
+
+
+def test_a_feed_in_another_encoding_than_declared_is_refused_not_stored_as_mojibake() -> None:
+    body = _rss("<item><title>Биткоин растёт</title><link>https://n.io/a</link></item>").decode()
+    with pytest.raises(logic.FeedRejected, match="wrong encoding: document declared as utf-8"):
+        logic.parse_feed(body.encode("windows-1251"), feed_url="https://n.io/rss")

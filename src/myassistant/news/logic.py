@@ -307,6 +307,11 @@ def parse_feed(
         if "undefined entity" not in message:
             raise FeedRejected(f"malformed XML: {message}")
         warning = f"parsed leniently: {message}"
+    elif isinstance(error, feedparser.CharacterEncodingOverride):
+        # Decoded with a guessed encoding: storing would keep mojibake under URLs never re-fetched.
+        raise FeedRejected(f"wrong encoding: {error}")
+    elif error is not None:  # e.g. served as text/html: parsed, but worth knowing
+        warning = f"{type(error).__name__}: {error}"
     if not parsed.get("version"):
         raise FeedRejected("not an RSS or Atom feed")
     entries = parsed.entries[:limit] if limit is not None else parsed.entries

@@ -7,7 +7,7 @@ Good feeds: markets (RSS, ETag → 304), altcoins (Atom, relative links, Last-Mo
 (multilingual, the utm/fragment twin, a missing and an unparsable date), ru-1251 (windows-1251),
 moved (301 → defi). Broken feeds: malformed (mismatched tags), slow (answers after `slow_seconds`),
 error (HTTP 500), huge (6 MB streamed without Content-Length), bomb (billion laughs),
-notafeed (an HTML page).
+notafeed (an HTML page), wrong-encoding (declares UTF-8, sends windows-1251).
 """
 
 from __future__ import annotations
@@ -354,6 +354,7 @@ BROKEN_PATHS: dict[str, str] = {
     "huge": "/feeds/huge.rss",
     "bomb": "/feeds/bomb.rss",
     "notafeed": "/feeds/notafeed.html",
+    "wrong-encoding": "/feeds/wrong-encoding.rss",
 }
 
 
@@ -587,6 +588,15 @@ class NewsPeer:
         self._count(request)
         return Response(billion_laughs(), media_type="application/rss+xml")
 
+    async def wrong_encoding(self, request: Request) -> Response:
+        self._count(request)
+        # Declares UTF-8 but is windows-1251 bytes, as a misconfigured server sends it.
+        mislabeled = PeerFeed(
+            name="wrong-encoding", path=request.url.path, title=RU_1251.title, items=RU_1251.items
+        )
+        body = render_rss(mislabeled, _base_of(request)).encode("windows-1251")
+        return Response(body, media_type="application/rss+xml; charset=utf-8")
+
     async def not_a_feed(self, request: Request) -> Response:
         self._count(request)
         return HTMLResponse("<html><head><title>Home</title></head><body><p>Welcome!</p></body></html>")
@@ -617,6 +627,7 @@ class NewsPeer:
             Route(BROKEN_PATHS["huge"], self.huge),
             Route(BROKEN_PATHS["bomb"], self.bomb),
             Route(BROKEN_PATHS["notafeed"], self.not_a_feed),
+            Route(BROKEN_PATHS["wrong-encoding"], self.wrong_encoding),
             Route("/gen/{number}.rss", self.generated),
             Route("/articles/{slug}", self.article),
         ]
