@@ -11,6 +11,7 @@ bare VADER / language detection for analysis, LIKE for search). Nothing is asser
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -292,6 +293,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100)
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to also bench search there")
     args = parser.parse_args()
+    if hasattr(os, "getloadavg"):  # a busy machine slows every figure, the references included
+        print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
     bench_ingestion_and_analysis(args.feeds, args.items)
     with _sqlite_database() as database:

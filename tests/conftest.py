@@ -27,11 +27,13 @@ from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.metadata import load_all_tables
 
-pytest_plugins = ["tests.fixtures.news_peer"]
-
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FROZEN_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+pytest_plugins = [
+    "tests.fixtures.news_peer",
+]
 
 
 def configured_url() -> str:

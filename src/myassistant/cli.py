@@ -22,12 +22,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-peer_app = typer.Typer(
-    help="Local protocol peers for tests and the demo (listen on 127.0.0.1 only).", no_args_is_help=True
-)
-app.add_typer(peer_app, name="peer")
 console = Console()
 err_console = Console(stderr=True)
+peer_app = typer.Typer(
+    help="Local protocol peers for tests and the demo (loopback only).", no_args_is_help=True
+)
+app.add_typer(peer_app, name="peer")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -156,7 +156,7 @@ def analyze_news(
 
 @peer_app.command("news")
 def peer_news(
-    port: int = typer.Option(8081, min=1, max=65535, help="port on 127.0.0.1"),
+    port: int = typer.Option(8082, min=1, max=65535, help="port on 127.0.0.1"),
     seed: int = typer.Option(42, help="seed of the generated /gen feeds"),
     slow_seconds: float = typer.Option(5.0, min=0, help="how long the slow feed makes clients wait"),
 ) -> None:
