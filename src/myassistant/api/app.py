@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__, diagnostics
 from myassistant.api.errors import install_error_handlers
-from myassistant.api.routes import memory, system
+from myassistant.api.routes import memory, prices, system, watchlist
 from myassistant.api.security import require_token_for_mutations
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
@@ -23,6 +23,8 @@ logger = logging.getLogger("myassistant.api")
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     memory.router,
+    prices.router,
+    watchlist.router,
 )
 
 DESCRIPTION = (

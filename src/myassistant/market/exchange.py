@@ -48,7 +48,7 @@ class RetryPolicy:
         """Seconds to wait before attempt `attempt + 1`."""
         backoff = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
         backoff *= 0.75 + random.random() / 2  # noqa: S311 - jitter, not cryptography
-        return max(backoff, retry_after or 0.0)
+        return float(max(backoff, retry_after or 0.0))
 
 
 @dataclass(frozen=True)
@@ -255,13 +255,15 @@ class ExchangeClients:
         step_ranges = [page for lo, hi in ranges for page in page_ranges(lo, hi, timeframe, page_size)]
         for lo, hi in step_ranges:
             count = (hi - lo) // timeframe_ms(timeframe) + 1
-            rows = self.call(
-                exchange,
-                settings.exchange_api_override,
-                f"fetch_ohlcv {symbol} {timeframe}",
-                lambda c, lo=lo, hi=hi, count=count: c.fetch_ohlcv(
+
+            def fetch(client: Any, lo: int = lo, hi: int = hi, count: int = count) -> list[list[Any]]:
+                rows: list[list[Any]] = client.fetch_ohlcv(
                     symbol, timeframe, since=lo, limit=count, params={"until": hi}
-                ),
+                )
+                return rows
+
+            rows = self.call(
+                exchange, settings.exchange_api_override, f"fetch_ohlcv {symbol} {timeframe}", fetch
             )
             yield _as_array(rows, lo, hi)
 

@@ -66,7 +66,9 @@ def _validated(exchange: str, symbol: str, timeframe: str) -> PairKey:
 # --- instruments ----------------------------------------------------------------------------------
 
 
-def instrument_id(session: Session, *, exchange: str, symbol: str, timeframe: str, create: bool = False) -> int | None:
+def instrument_id(
+    session: Session, *, exchange: str, symbol: str, timeframe: str, create: bool = False
+) -> int | None:
     """Id of the series, created on demand when `create`."""
     query = select(Instrument.id).where(
         Instrument.exchange == exchange, Instrument.symbol == symbol, Instrument.timeframe == timeframe
@@ -119,7 +121,9 @@ def _plan(
     limit: int | None,
 ) -> _Job:
     clients.check_pair(settings, key.exchange, key.symbol, key.timeframe)
-    iid = instrument_id(session, exchange=key.exchange, symbol=key.symbol, timeframe=key.timeframe, create=True)
+    iid = instrument_id(
+        session, exchange=key.exchange, symbol=key.symbol, timeframe=key.timeframe, create=True
+    )
     assert iid is not None
     last, gaps = _gaps(session, iid, key.timeframe)
     now_ms = logic.to_ms(clock.now())
@@ -208,7 +212,9 @@ def fetch_many(
     commit per page.
     """
     if pairs is None:
-        pairs = [PairKey(p.exchange, p.symbol, p.timeframe) for p in pairs_for_jobs(session, settings=settings)]
+        pairs = [
+            PairKey(p.exchange, p.symbol, p.timeframe) for p in pairs_for_jobs(session, settings=settings)
+        ]
     jobs: list[_Job] = []
     results: list[FetchPricesResult] = []
     for key in pairs:
@@ -266,9 +272,10 @@ def _download_concurrently(
             pool.submit(download, index)
         try:
             results = _consume(session, jobs, pages, on_result)
-        finally:
+        except BaseException:
             stop.set()
             _drain(pages, pool)
+            raise
     return results
 
 
@@ -302,8 +309,12 @@ def _consume(
 def _drain(pages: queue.Queue[tuple[int, object]], pool: ThreadPoolExecutor) -> None:
     """Unblock producers after the consumer stopped early, so the pool can shut down."""
     done = threading.Event()
-    waiter = threading.Thread(target=lambda: (pool.shutdown(wait=True), done.set()), daemon=True)
-    waiter.start()
+
+    def wait_for_pool() -> None:
+        pool.shutdown(wait=True)
+        done.set()
+
+    threading.Thread(target=wait_for_pool, daemon=True).start()
     while not done.is_set():
         try:
             pages.get(timeout=0.05)
@@ -347,9 +358,7 @@ def load_prices(
         end_ms=None if end is None else logic.to_ms(end),
         limit=limit,
     )
-    index = pd.DatetimeIndex(
-        (rows["ts"] * 1_000_000).astype("datetime64[ns]"), name="ts"
-    ).tz_localize("UTC")
+    index = pd.DatetimeIndex((rows["ts"] * 1_000_000).astype("datetime64[ns]"), name="ts").tz_localize("UTC")
     return pd.DataFrame({name: rows[name] for name in PRICE_COLUMNS}, index=index)
 
 
@@ -427,7 +436,9 @@ def _upsert_manual(session: Session, settings: Settings, entry: WatchlistEntryIn
     """Add or update one manual entry; True when it is new."""
     exchange = entry.exchange or settings.default_exchange
     row = session.execute(
-        select(WatchlistEntry).where(WatchlistEntry.exchange == exchange, WatchlistEntry.symbol == entry.symbol)
+        select(WatchlistEntry).where(
+            WatchlistEntry.exchange == exchange, WatchlistEntry.symbol == entry.symbol
+        )
     ).scalar_one_or_none()
     if row is None:
         session.add(
@@ -451,7 +462,9 @@ def _upsert_manual(session: Session, settings: Settings, entry: WatchlistEntryIn
     return False
 
 
-def add_to_watchlist(session: Session, *, settings: Settings, entries: Sequence[WatchlistEntryIn]) -> WatchlistChange:
+def add_to_watchlist(
+    session: Session, *, settings: Settings, entries: Sequence[WatchlistEntryIn]
+) -> WatchlistChange:
     """Add (or update) manual entries."""
     now = clock.now()
     added = [
@@ -495,7 +508,9 @@ def remove_from_watchlist(
         session.delete(present[symbol])
     session.flush()
     snapshot_id = (
-        _snapshot(session, trigger="remove", params={"exchange": exchange, "removed": removed}) if removed else None
+        _snapshot(session, trigger="remove", params={"exchange": exchange, "removed": removed})
+        if removed
+        else None
     )
     return WatchlistChange(
         watchlist=list_watchlist(session),
@@ -531,7 +546,12 @@ def discover(
     for symbol, volume in selected.items():
         _record_discovered(session, current.get(symbol), exchange, symbol, volume, now)
     session.flush()
-    params = {"exchange": exchange, "quote": quote.upper(), "top_n": top_n, "min_quote_volume": min_quote_volume}
+    params = {
+        "exchange": exchange,
+        "quote": quote.upper(),
+        "top_n": top_n,
+        "min_quote_volume": min_quote_volume,
+    }
     snapshot_id = _snapshot(session, trigger="discover", params=params)
     return DiscoverResult(
         exchange=exchange,
@@ -540,7 +560,9 @@ def discover(
         min_quote_volume=min_quote_volume,
         considered=outcome.considered,
         excluded=dict(outcome.excluded),
-        discovered=[DiscoveredPair(symbol=c.symbol, quote_volume_24h=c.quote_volume_24h) for c in outcome.selected],
+        discovered=[
+            DiscoveredPair(symbol=c.symbol, quote_volume_24h=c.quote_volume_24h) for c in outcome.selected
+        ],
         added=added,
         removed=removed,
         kept_manual=sorted(s for s, r in current.items() if r.source == "manual"),
@@ -576,10 +598,7 @@ def _record_discovered(
 def list_snapshots(session: Session, *, limit: int = 20, at: datetime | None = None) -> list[SnapshotRead]:
     """Snapshots, newest first; with `at`, only the one in force then (the latest taken at or before it)."""
     query = select(WatchlistSnapshot).order_by(WatchlistSnapshot.taken_at.desc(), WatchlistSnapshot.id.desc())
-    if at is not None:
-        query = query.where(WatchlistSnapshot.taken_at <= at).limit(1)
-    else:
-        query = query.limit(limit)
+    query = query.where(WatchlistSnapshot.taken_at <= at).limit(1) if at is not None else query.limit(limit)
     return [SnapshotRead.model_validate(row) for row in session.scalars(query)]
 
 
