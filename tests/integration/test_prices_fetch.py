@@ -99,7 +99,9 @@ def test_a_gap_in_the_store_is_backfilled(database, peer_settings, mid_bar) -> N
 def test_candles_the_exchange_missed_are_backfilled_once_it_has_them(
     database, peer_settings, exchange_peer, mid_bar
 ) -> None:
-    exchange_peer.add_hole("BTC/USDT", datetime(2026, 1, 14, 3, tzinfo=UTC), datetime(2026, 1, 14, 4, tzinfo=UTC))
+    exchange_peer.add_hole(
+        "BTC/USDT", datetime(2026, 1, 14, 3, tzinfo=UTC), datetime(2026, 1, 14, 4, tzinfo=UTC)
+    )
     _fetch(database, peer_settings, limit=200)
     assert len(_stored(database)) == 195
     exchange_peer.holes.clear()
@@ -144,7 +146,9 @@ def test_unknown_symbol_is_invalid_input_naming_it(database, peer_settings, exch
         _fetch(database, peer_settings, symbol="NOPE/USDT")
 
 
-def test_symbol_the_exchange_rejects_is_invalid_input(database, peer_settings, exchange_peer, mid_bar) -> None:
+def test_symbol_the_exchange_rejects_is_invalid_input(
+    database, peer_settings, exchange_peer, mid_bar
+) -> None:
     exchange_peer.inject("unknown_symbol", path="/kline", symbol="ETH/USDT")
     with pytest.raises(InvalidInput, match="symbol"):
         _fetch(database, peer_settings, symbol="ETH/USDT")
