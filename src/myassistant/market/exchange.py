@@ -186,7 +186,7 @@ class ExchangeClients:
     def _retry_delay(
         self, exc: Exception, client: Any, attempt: int, policy: RetryPolicy, exchange: str, what: str
     ) -> float:
-        limited = isinstance(exc, ccxt.DDoSProtection)  # RateLimitExceeded is one
+        limited = isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection)
         retry_after = retry_after_seconds(client.last_response_headers) if limited else None
         if retry_after is not None and retry_after > policy.max_retry_after_s:
             raise UpstreamUnavailable(
