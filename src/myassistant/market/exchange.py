@@ -57,6 +57,7 @@ class ClientOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     markets_ttl_s: float = 3600.0
     workers: int = 4
+    burst_s: float = 5.0  # see _Pool.throttle
 
 
 @dataclass
@@ -66,14 +67,18 @@ class _Pool:
     loaded_at: float = -math.inf
     lock: threading.Lock = field(default_factory=threading.Lock)
     markets_lock: threading.Lock = field(default_factory=threading.Lock)
-    next_request_at: float = 0.0
+    theoretical_arrival: float = 0.0
+    burst_s: float = 5.0
 
     def throttle(self, interval_ms: float, cost: float | None) -> None:
-        """One leaky bucket for the whole pool, so N clients together keep ccxt's request rate."""
+        """One bucket for the whole pool (GCRA): on average ccxt's rate for the endpoint, with bursts
+        of up to `burst_s` seconds' worth of requests (a watchlist cycle), as exchanges' windows allow."""
+        charge = interval_ms * (1 if cost is None else cost) / 1000
         with self.lock:
             now = time.monotonic()
-            start = max(now, self.next_request_at)
-            self.next_request_at = start + interval_ms * (1 if cost is None else cost) / 1000
+            arrival = max(self.theoretical_arrival, now)
+            start = max(now, arrival - self.burst_s)
+            self.theoretical_arrival = arrival + charge
         if start > now:
             time.sleep(start - now)
 
@@ -148,7 +153,7 @@ class ExchangeClients:
 
     def _pool(self, key: tuple[str, str | None]) -> _Pool:
         with self._lock:
-            return self._pools.setdefault(key, _Pool())
+            return self._pools.setdefault(key, _Pool(burst_s=self.options.burst_s))
 
     @contextmanager
     def borrow(self, exchange: str, override: str | None) -> Iterator[Any]:
