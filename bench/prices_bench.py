@@ -61,7 +61,9 @@ def upsert_all(database: Database, iid: int, data: np.ndarray) -> int:
     inserted = 0
     with database.session() as session:
         for start in range(0, len(data), PAGE):
-            inserted += store.upsert_bars(session, instrument_id=iid, bars=data[start : start + PAGE])
+            inserted += store.upsert_bars(
+                session, instrument_id=iid, bars=data[start : start + PAGE], step_ms=60_000
+            )
             session.commit()  # one transaction per page
     return inserted
 

@@ -1,8 +1,8 @@
-"""Market: instruments, prices (WITHOUT ROWID on SQLite), watchlist and its snapshots.
+"""Market: instruments, prices (WITHOUT ROWID on SQLite) with packed read blocks, watchlist, snapshots.
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-25 17:13:37.183813
+Create Date: 2026-11-25 17:26:38.830192
 """
 
 from collections.abc import Sequence
@@ -66,6 +66,21 @@ def upgrade() -> None:
         batch_op.create_index("ix_watchlist_snapshots_taken_at", ["taken_at"], unique=False)
 
     op.create_table(
+        "price_blocks",
+        sa.Column("instrument_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("block_start", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("bars", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["instrument_id"],
+            ["instruments.id"],
+            name=op.f("fk_price_blocks_instrument_id_instruments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("instrument_id", "block_start", name=op.f("pk_price_blocks")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "prices",
         sa.Column("instrument_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("ts", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -87,6 +102,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("prices")
+    op.drop_table("price_blocks")
     with op.batch_alter_table("watchlist_snapshots", schema=None) as batch_op:
         batch_op.drop_index("ix_watchlist_snapshots_taken_at")
 

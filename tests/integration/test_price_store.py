@@ -92,3 +92,89 @@ def test_instruments_are_unique_per_exchange_symbol_timeframe(session) -> None:
     assert _iid(session) == first
     other = service.instrument_id(session, exchange="bybit", symbol="BTC/USDT", timeframe="4h", create=True)
     assert other != first
+
+
+M1 = 60_000
+SPAN = store.BLOCK_BARS * M1
+
+
+def _minute_bars(n: int, start: int, seed: int = 3) -> np.ndarray:
+    data = _bars(n, start=start, seed=seed)
+    data[:, 0] = start + np.arange(n) * M1
+    return data
+
+
+def _read(session, iid, **kwargs) -> np.ndarray:
+    return store.read_bars(session, instrument_id=iid, step_ms=M1, **kwargs)
+
+
+def _minute_series(session) -> int:
+    iid = service.instrument_id(session, exchange="bybit", symbol="BTC/USDT", timeframe="1m", create=True)
+    assert iid is not None
+    return iid
+
+
+def _blocks(session, iid) -> int:
+    from sqlalchemy import func, select
+
+    from myassistant.market.tables import PriceBlock
+
+    return session.execute(select(func.count()).where(PriceBlock.instrument_id == iid)).scalar_one()
+
+
+BLOCK_ALIGNED = T0 - T0 % SPAN
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "limit"),
+    [
+        (None, None, None),
+        (BLOCK_ALIGNED + SPAN - 5 * M1, BLOCK_ALIGNED + 2 * SPAN + 7 * M1, None),
+        (BLOCK_ALIGNED + SPAN, BLOCK_ALIGNED + 2 * SPAN - M1, None),
+        (None, BLOCK_ALIGNED + 3 * SPAN - M1, 5000),
+        (None, None, 3),
+    ],
+)
+def test_reads_through_packed_blocks_equal_plain_row_reads(session, start, end, limit) -> None:
+    iid = _minute_series(session)
+    data = _minute_bars(4 * store.BLOCK_BARS + 100, start=BLOCK_ALIGNED - 50 * M1)
+    store.upsert_bars(session, instrument_id=iid, bars=data, step_ms=M1)
+    assert _blocks(session, iid) == 4 or session.get_bind().dialect.name == "postgresql"
+    through_blocks = _read(session, iid, start_ms=start, end_ms=end, limit=limit)
+    plain = store.read_bars(session, instrument_id=iid, start_ms=start, end_ms=end, limit=limit)
+    assert len(plain) > 0
+    np.testing.assert_array_equal(through_blocks, plain)
+
+
+def test_blocks_fill_in_as_small_pages_complete_them(session) -> None:
+    iid = _minute_series(session)
+    data = _minute_bars(store.BLOCK_BARS + 10, start=BLOCK_ALIGNED)
+    for page in np.array_split(data, 9):
+        store.upsert_bars(session, instrument_id=iid, bars=page, step_ms=M1)
+    if session.get_bind().dialect.name == "sqlite":
+        assert _blocks(session, iid) == 1
+    np.testing.assert_array_equal(_read(session, iid), store.read_bars(session, instrument_id=iid))
+
+
+def test_rows_deleted_by_hand_under_a_block_are_noticed_and_repaired(session) -> None:
+    from sqlalchemy import delete
+
+    from myassistant.market.tables import Price
+
+    iid = _minute_series(session)
+    data = _minute_bars(store.BLOCK_BARS, start=BLOCK_ALIGNED)
+    store.upsert_bars(session, instrument_id=iid, bars=data, step_ms=M1)
+    session.execute(delete(Price).where(Price.ts == BLOCK_ALIGNED + 10 * M1))
+    assert len(_read(session, iid)) == store.BLOCK_BARS - 1
+    assert store.upsert_bars(session, instrument_id=iid, bars=data, step_ms=M1) == 1
+    np.testing.assert_array_equal(_read(session, iid)["close"], data[:, 4])
+
+
+def test_a_full_reupsert_with_other_values_changes_nothing(session) -> None:
+    iid = _minute_series(session)
+    data = _minute_bars(2 * store.BLOCK_BARS, start=BLOCK_ALIGNED)
+    store.upsert_bars(session, instrument_id=iid, bars=data, step_ms=M1)
+    changed = data.copy()
+    changed[:, 1:5] *= 2
+    assert store.upsert_bars(session, instrument_id=iid, bars=changed, step_ms=M1) == 0
+    np.testing.assert_array_equal(_read(session, iid)["close"], data[:, 4])

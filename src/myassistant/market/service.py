@@ -148,7 +148,8 @@ def _store_page(session: Session, job: _Job, page: np.ndarray) -> None:
     closed = page[logic.closed_mask(page[:, 0].astype(np.int64), job.key.timeframe, job.now_ms)]
     if not len(closed):
         return
-    inserted = store.upsert_bars(session, instrument_id=job.iid, bars=closed)
+    step = logic.timeframe_ms(job.key.timeframe)
+    inserted = store.upsert_bars(session, instrument_id=job.iid, bars=closed, step_ms=step)
     session.commit()
     job.result.new_bars += inserted
     if closed[0, 0] < job.tail_start:
@@ -357,6 +358,7 @@ def load_prices(
         start_ms=None if start is None else logic.to_ms(start),
         end_ms=None if end is None else logic.to_ms(end),
         limit=limit,
+        step_ms=logic.timeframe_ms(key.timeframe),
     )
     index = pd.DatetimeIndex((rows["ts"] * 1_000_000).astype("datetime64[ns]"), name="ts").tz_localize("UTC")
     return pd.DataFrame({name: rows[name] for name in PRICE_COLUMNS}, index=index)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Double, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Double, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from myassistant.core.db import Base, BigIntPK
@@ -43,6 +43,24 @@ class Price(Base):
     low: Mapped[float] = mapped_column(Double)
     close: Mapped[float] = mapped_column(Double)
     volume: Mapped[float] = mapped_column(Double)
+
+
+class PriceBlock(Base):
+    """A read cache on SQLite: a full run of 4096 consecutive bars of a series, packed for numpy.
+
+    Derived from `prices` (the source of truth): written only for blocks whose every bar is stored,
+    which can then never gain a row, so the copy stays exact; reads verify the row count.
+    """
+
+    __tablename__ = "price_blocks"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    instrument_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    block_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bars: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class WatchlistEntry(Base):
