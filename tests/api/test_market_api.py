@@ -115,3 +115,8 @@ def test_discover_rejects_bad_parameters(api) -> None:
     assert api.post("/watchlist/discover", json={"top_n": 0}).status_code == 422
     assert api.post("/watchlist/discover", json={"min_quote_volume": -1}).status_code == 422
     assert api.post("/watchlist/discover", json={"quote": "US DT"}).status_code == 422
+
+
+def test_since_before_2010_is_refused(api) -> None:
+    response = api.post("/prices/fetch", json={"symbol": "BTC/USDT", "since": "0001-01-01T00:00:00Z"})
+    assert response.status_code == 422 and "2010-01-01" in response.json()["detail"]

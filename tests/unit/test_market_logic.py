@@ -143,3 +143,9 @@ def test_logic_imports_no_io_framework() -> None:
         for alias in node.names
     }
     assert not imported & {"sqlalchemy", "httpx", "fastapi", "ccxt", "apscheduler", "myassistant"}
+
+
+def test_one_fetch_is_capped_and_the_next_resumes() -> None:
+    since = NOON - 2_000_000 * M15
+    plan = logic.plan_fetch(timeframe="15m", now_ms=NOON, last_stored=None, since_ms=since, max_bars=1000)
+    assert plan.tail == (since, since + 999 * M15)

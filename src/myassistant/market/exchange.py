@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from myassistant.core.config import Settings
-from myassistant.core.errors import InvalidInput, UpstreamError, UpstreamUnavailable
+from myassistant.core.errors import DomainError, InvalidInput, UpstreamError, UpstreamUnavailable
 from myassistant.market.logic import MarketInfo, page_ranges, timeframe_ms
 
 logger = logging.getLogger("myassistant.market.exchange")
@@ -185,6 +185,13 @@ class ExchangeClients:
                     reason = _short(exc)
                 except ccxt.BaseError as exc:
                     raise _permanent(exc, exchange, what) from exc
+                except DomainError:
+                    raise
+                except Exception as exc:  # ccxt choking on a malformed answer is the exchange's fault
+                    logger.exception("%s %s: unexpected failure", exchange, what)
+                    raise UpstreamError(
+                        f"{exchange} {what}: unexpected answer ({type(exc).__name__})"
+                    ) from exc
             logger.warning("%s %s failed (%s); retry %d in %.2fs", exchange, what, reason, attempt, delay)
             self.sleep(delay)
 

@@ -37,6 +37,8 @@ SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$")
 EXCHANGE_PATTERN = re.compile(r"^[a-z0-9_]{2,32}$")
 
 DEFAULT_HISTORY_BARS = 1000
+MAX_BARS_PER_FETCH = 500_000  # one call's tail; later calls resume after the last stored bar
+EARLIEST = datetime(2010, 1, 1, tzinfo=UTC)  # no crypto exchange has candles before this
 
 STABLECOINS = frozenset(
     {
@@ -160,11 +162,12 @@ def plan_fetch(
     since_ms: int | None = None,
     limit: int | None = None,
     default_history: int = DEFAULT_HISTORY_BARS,
+    max_bars: int = MAX_BARS_PER_FETCH,
 ) -> FetchPlan:
     """Decide what to download so the store holds every closed bar up to `now_ms`.
 
     Without `since` the download resumes after the last stored bar (or starts `default_history`
-    bars back); with `since` it starts there. `limit` caps the tail at that many bars.
+    bars back); with `since` it starts there. `limit` (at most `max_bars`) caps the tail.
     """
     step = timeframe_ms(timeframe)
     newest = last_closed_open(now_ms, timeframe)
@@ -174,7 +177,7 @@ def plan_fetch(
         start = last_stored + step
     else:
         start = newest - (max(limit or default_history, 1) - 1) * step
-    end = newest if limit is None else min(newest, start + (limit - 1) * step)
+    end = min(newest, start + (min(limit or max_bars, max_bars) - 1) * step)
     gap_ranges = tuple((gap.start, gap.end) for gap in gaps if gap.start <= newest and gap.end < start)
     return FetchPlan(gap_ranges=gap_ranges, tail=(start, end) if start <= end else None)
 

@@ -29,6 +29,13 @@ def _utc(value: datetime) -> datetime:
     return ensure_utc(value)
 
 
+def _since(value: datetime) -> datetime:
+    value = ensure_utc(value)
+    if value < logic.EARLIEST:
+        raise ValueError(f"since must be on or after {logic.EARLIEST.date().isoformat()}")
+    return value
+
+
 Timeframe = Annotated[
     str,
     Field(max_length=8, description=f"bar length, one of {', '.join(logic.VALID_TIMEFRAMES)}"),
@@ -43,6 +50,7 @@ ExchangeId = Annotated[
     str, Field(max_length=32, description="ccxt exchange id, e.g. bybit"), AfterValidator(_exchange)
 ]
 UTCDatetime = Annotated[datetime, AfterValidator(_utc)]
+Since = Annotated[datetime, AfterValidator(_since)]
 Source = Literal["manual", "discover"]
 
 
@@ -78,7 +86,9 @@ class PricesFetchRequest(BaseModel):
     since: UTCDatetime | None = Field(
         default=None, description="first bar open time to fetch (also backfills)"
     )
-    limit: int | None = Field(default=None, ge=1, le=1_000_000, description="at most this many bars per pair")
+    limit: int | None = Field(
+        default=None, ge=1, le=logic.MAX_BARS_PER_FETCH, description="at most this many bars per pair"
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> PricesFetchRequest:

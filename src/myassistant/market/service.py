@@ -63,6 +63,13 @@ def _validated(exchange: str, symbol: str, timeframe: str) -> PairKey:
         raise InvalidInput(str(exc)) from None
 
 
+def _check_window(since: datetime | None, limit: int | None) -> None:
+    if since is not None and clock.ensure_utc(since) < logic.EARLIEST:
+        raise InvalidInput(f"since must be on or after {logic.EARLIEST.date().isoformat()}")
+    if limit is not None and not 1 <= limit <= logic.MAX_BARS_PER_FETCH:
+        raise InvalidInput(f"limit must be between 1 and {logic.MAX_BARS_PER_FETCH}")
+
+
 # --- instruments ----------------------------------------------------------------------------------
 
 
@@ -191,6 +198,7 @@ def fetch_prices(
     failures raise UpstreamError after retries; pages stored before the failure stay.
     """
     key = _validated(exchange, symbol, timeframe)
+    _check_window(since, limit)
     job = _plan(session, CLIENTS, settings, key, since, limit)
     session.commit()  # no write lock held while waiting on the exchange
     for page in _pages(CLIENTS, settings, job):
@@ -220,7 +228,8 @@ def fetch_many(
     results: list[FetchPricesResult] = []
     for key in pairs:
         try:
-            jobs.append(_plan(session, CLIENTS, settings, key, since, limit))
+            valid = _validated(key.exchange, key.symbol, key.timeframe)
+            jobs.append(_plan(session, CLIENTS, settings, valid, since, limit))
         except DomainError as exc:
             results.append(_failed(key, exc, on_result))
     session.commit()

@@ -435,15 +435,16 @@ def _rows(bars: Bars, decimals: int) -> list[list[str]]:
     ]
 
 
-def _window(
-    peer: ExchangePeer, interval: str, start: int | None, end: int | None, limit: int
-) -> tuple[int, int, bool]:
-    """Bar range of a kline request and whether to keep its first (from `start`) or last `limit` bars."""
+def _kline_bars(
+    peer: ExchangePeer, market: PeerMarket, interval: str, start: int | None, end: int | None, limit: int
+) -> Bars:
+    """A kline request's bars: the first `limit` from `start`, else the last `limit` up to `end`/now."""
     step = INTERVALS_MS[interval]
     hi = peer.now_ms() if end is None else min(end, peer.now_ms())
     if start is not None:
-        return start, min(hi, start + (limit - 1) * step), True
-    return hi - limit * step, hi, False
+        return peer.bars(market, interval, start, min(hi, start + (limit - 1) * step)).take(slice(0, limit))
+    bars = peer.bars(market, interval, hi - limit * step, hi)
+    return bars.take(slice(max(len(bars) - limit, 0), None))
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -510,9 +511,7 @@ def _bybit_kline(peer: ExchangePeer, request: Request) -> Response:
         limit = _limit(request, 200)
     except (ValueError, _BadParam):
         return _bybit({}, peer, 10001, "params error")
-    lo, hi, forward = _window(peer, interval, start, end, limit)
-    bars = peer.bars(market, interval, lo, hi)
-    bars = bars.take(slice(0, limit)) if forward else bars.take(slice(max(len(bars) - limit, 0), None))
+    bars = _kline_bars(peer, market, interval, start, end, limit)
     rows = _rows(bars, market.price_decimals)[::-1]  # Bybit lists newest first
     return _bybit({"symbol": market.id, "category": "spot", "list": rows}, peer)
 
@@ -612,9 +611,7 @@ def _binance_klines(peer: ExchangePeer, request: Request) -> Response:
         limit = _limit(request, 500)
     except (ValueError, _BadParam):
         return _binance_error(-1100, "Illegal characters found in a parameter.")
-    lo, hi, forward = _window(peer, interval, start, end, limit)
-    bars = peer.bars(market, interval, lo, hi)
-    bars = bars.take(slice(0, limit)) if forward else bars.take(slice(max(len(bars) - limit, 0), None))
+    bars = _kline_bars(peer, market, interval, start, end, limit)
     step = INTERVALS_MS[interval]
     rows = [
         [int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[0]) + step - 1, r[6], 100, "0", "0", "0"]
