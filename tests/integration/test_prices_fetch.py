@@ -190,3 +190,40 @@ def test_fetch_many_reports_each_pair_and_continues_after_a_failure(
     assert by_symbol["NOPE/USDT"].status_code == 422 and "NOPE/USDT" in (by_symbol["NOPE/USDT"].error or "")
     with database.session(write=False) as session:
         assert session.execute(select(func.count()).select_from(Price)).scalar_one() == 40
+
+
+def test_a_failure_midway_keeps_the_committed_pages_and_the_rerun_completes(
+    database, peer_settings, exchange_peer, mid_bar
+) -> None:
+    _fetch(database, peer_settings, limit=10)
+    mid_bar.advance(days=15)  # 1440 new bars: two pages
+    exchange_peer.inject("server_error", path="/kline", times=None, skip=1)
+    with pytest.raises(UpstreamError):
+        _fetch(database, peer_settings)
+    exchange_peer.faults.clear()
+    assert len(_stored(database)) == 10 + 1000
+    result = _fetch(database, peer_settings)
+    frame = _stored(database)
+    assert result.new_bars == 440 and len(frame) == 1450
+    assert (frame.index.to_series().diff().dropna() == FIFTEEN_MIN).all()
+
+
+def test_concurrent_fetches_of_one_pair_store_each_bar_once(database, peer_settings, mid_bar) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _fetch(database, peer_settings, limit=800)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    frame = _stored(database)
+    assert len(frame) == 800 and frame.index.is_unique

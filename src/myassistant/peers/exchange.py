@@ -275,10 +275,12 @@ FaultKind = Literal["rate_limit", "server_error", "timeout", "unknown_symbol"]
 
 @dataclass
 class Fault:
-    """A scripted misbehaviour; `times=None` means every matching request until cleared."""
+    """A scripted misbehaviour: after `skip` matching requests pass, the next `times` fail
+    (`times=None`: every one until cleared)."""
 
     kind: FaultKind
     times: int | None = 1
+    skip: int = 0
     path: str | None = None
     symbol: str | None = None
     retry_after: float = 0.05
@@ -370,6 +372,9 @@ class ExchangePeer:
         with self._lock:
             for fault in self.faults:
                 if fault.matches(path, symbol):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     if fault.times is not None:
                         fault.times -= 1
                     return fault
