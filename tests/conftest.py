@@ -31,7 +31,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FROZEN_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
-pytest_plugins = ["tests.fixtures.exchange_peer"]
+pytest_plugins = [
+    "tests.fixtures.exchange_peer",
+]
 
 
 def configured_url() -> str:

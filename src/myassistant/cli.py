@@ -19,6 +19,10 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+peer_app = typer.Typer(
+    help="Local protocol peers for tests and the demo (loopback only).", no_args_is_help=True
+)
+app.add_typer(peer_app, name="peer")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -60,12 +64,6 @@ def serve(
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
     )
-
-
-peer_app = typer.Typer(
-    help="Local protocol peers (loopback only) for tests and the demo.", no_args_is_help=True
-)
-app.add_typer(peer_app, name="peer")
 
 
 def _database(settings: Settings) -> Any:
