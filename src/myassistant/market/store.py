@@ -5,7 +5,7 @@ Reading rows through the sqlite3 module costs about a microsecond per row, so fu
 BLOCK_BARS stored bars are also kept packed in `price_blocks` and read back with one
 `np.frombuffer` each; only the bars outside full blocks are read row by row.
 PostgreSQL: binary COPY into a temporary table, then one `INSERT … SELECT … ON CONFLICT DO NOTHING`;
-reads come back as binary COPY too and are decoded by numpy in one call.
+reads come back as one server-packed bytea decoded by numpy in one call.
 Both run inside the session's current transaction; the caller decides when to commit.
 """
 
