@@ -12,7 +12,18 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__, diagnostics
 from myassistant.api.errors import install_error_handlers
-from myassistant.api.routes import automation, memory, model, news, notify, prices, risk, system, watchlist
+from myassistant.api.routes import (
+    automation,
+    dataset,
+    memory,
+    model,
+    news,
+    notify,
+    prices,
+    risk,
+    system,
+    watchlist,
+)
 from myassistant.api.security import require_token_for_mutations
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
@@ -33,6 +44,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     news.router,
     prices.router,
     watchlist.router,
+    dataset.router,
 )
 
 DESCRIPTION = (

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
-from myassistant.jobs.registry import JobDefinition, JobTable
+from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, every
+from myassistant.market import jobs as market_jobs
+from myassistant.ml import jobs as ml_jobs
+from myassistant.news import jobs as news_jobs
 
 # Scheduled jobs (SPEC §13), in the order they are listed.
-JOBS: tuple[JobDefinition, ...] = ()
+JOBS: tuple[JobDefinition, ...] = (
+    define(
+        "discover_watchlist",
+        market_jobs.discover_watchlist,
+        daily(0, 30),
+        "refresh the watchlist with the most liquid spot pairs",
+    ),
+    define("fetch_news", news_jobs.fetch_news, every(10), "fetch the news feeds"),
+    # Two minutes after each fetch, so the new articles are annotated in the same ten minutes.
+    define("analyze_news", news_jobs.analyze_news, ("cron", {"minute": "2-59/10"}), "annotate new articles"),
+    define(
+        "fetch_prices",
+        market_jobs.fetch_prices,
+        every(15, offset_s=20),
+        "fetch the watchlist's new closed bars, just after each 15-minute close",
+    ),
+    define(
+        "train_models",
+        ml_jobs.train_models,
+        daily(2, 0),
+        "train the watchlist pairs whose model is missing, stale or weak (model policy)",
+    ),
+)
 
 # One-off actions for POST /automation/run {"action": ...}; never scheduled.
-ACTIONS: tuple[JobDefinition, ...] = ()
+ACTIONS: tuple[JobDefinition, ...] = (
+    define(
+        "train_missing",
+        ml_jobs.train_missing,
+        ("manual", {}),
+        "train the watchlist pairs that need it now (params: fetch)",
+    ),
+)
 
 
 def job_table() -> JobTable:
