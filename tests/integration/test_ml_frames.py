@@ -47,7 +47,9 @@ def test_news_history_starts_at_the_first_annotated_article(session) -> None:
     assert news_service.news_history_start(session) == make_news(5, seed=1)["first_seen_at"].min()
 
 
-def test_the_last_bars_come_with_their_warm_up_history_and_only_the_news_they_need(session, settings, stored) -> None:
+def test_the_last_bars_come_with_their_warm_up_history_and_only_the_news_they_need(
+    session, settings, stored
+) -> None:
     prices, news = stored
     frames = service.load_frames(session, settings=settings, pair=PAIR, bars=500)
     assert len(frames.prices) == 500 + WARMUP_BARS
@@ -55,7 +57,9 @@ def test_the_last_bars_come_with_their_warm_up_history_and_only_the_news_they_ne
     np.testing.assert_array_equal(frames.prices.to_numpy(), prices.iloc[-500 - WARMUP_BARS :].to_numpy())
     seen = frames.news["first_seen_at"]
     first_close, last_close = frames.prices.index[0] + HOUR, frames.prices.index[-1] + HOUR
-    in_reach = news["first_seen_at"].between(first_close - pd.Timedelta(hours=24), last_close, inclusive="left")
+    in_reach = news["first_seen_at"].between(
+        first_close - pd.Timedelta(hours=24), last_close, inclusive="left"
+    )
     assert len(frames.news) == int(in_reach.sum()) > 0
     assert seen.min() >= first_close - pd.Timedelta(hours=24) and seen.max() < last_close
     assert frames.news_since == news["first_seen_at"].min()
@@ -73,11 +77,15 @@ def test_rows_without_a_full_warm_up_behind_them_are_left_out(session, settings,
     prices, _ = stored
     frames = service.load_frames(session, settings=settings, pair=PAIR)
     assert len(frames.prices) == BARS and frames.first_row == prices.index[WARMUP_BARS]
-    early = service.load_frames(session, settings=settings, pair=PAIR, start=prices.index[10], end=prices.index[-1])
+    early = service.load_frames(
+        session, settings=settings, pair=PAIR, start=prices.index[10], end=prices.index[-1]
+    )
     assert early.first_row == prices.index[WARMUP_BARS]
 
 
-def test_missing_or_too_short_history_is_412_naming_the_pair_and_what_to_do(session, settings, stored) -> None:
+def test_missing_or_too_short_history_is_412_naming_the_pair_and_what_to_do(
+    session, settings, stored
+) -> None:
     with pytest.raises(PreconditionFailed, match="no prices stored for bybit ETH/USDT 1h; fetch prices"):
         service.load_frames(session, settings=settings, pair=pair_key(symbol="ETH/USDT", timeframe="1h"))
     with pytest.raises(PreconditionFailed, match="too little history"):
@@ -89,7 +97,9 @@ def test_missing_or_too_short_history_is_412_naming_the_pair_and_what_to_do(sess
 def test_the_live_row_equals_the_full_history_row_of_the_newest_bar(session, settings, stored) -> None:
     prices, news = stored
     live = service.live_feature_row(
-        session, settings=settings, pair=Pair(exchange="bybit", symbol="BTC/USDT", timeframe="1h", horizon_steps=4)
+        session,
+        settings=settings,
+        pair=Pair(exchange="bybit", symbol="BTC/USDT", timeframe="1h", horizon_steps=4),
     )
     assert live.bar_ts == prices.index[-1] and len(live.prices) == WARMUP_BARS and live.warmed_up
     assert list(live.features.index) == [prices.index[-1]]
