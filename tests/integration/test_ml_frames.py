@@ -22,13 +22,19 @@ PAIR = pair_key(timeframe="1h", horizon_steps=4)
 
 
 @pytest.fixture
-def stored(session):
-    """2500 hourly BTC/USDT bars and 3000 annotated articles over the same span."""
+def stored_prices(session):
+    """2500 hourly BTC/USDT bars."""
     prices = make_prices(BARS, seed=5, timeframe="1h")
-    news = make_news(3000, seed=8, span_days=BARS / 24 + 1)
     store_prices(session, prices, exchange="bybit", symbol="BTC/USDT", timeframe="1h")
+    return prices
+
+
+@pytest.fixture
+def stored(session, stored_prices):
+    """The bars, and 3000 annotated articles over the same span."""
+    news = make_news(3000, seed=8, span_days=BARS / 24 + 1)
     store_news(session, news)
-    return prices, news
+    return stored_prices, news
 
 
 def test_news_history_starts_at_the_first_annotated_article(session) -> None:
@@ -65,16 +71,16 @@ def test_the_last_bars_come_with_their_warm_up_history_and_only_the_news_they_ne
     assert frames.news_since == news["first_seen_at"].min()
 
 
-def test_a_start_end_range_gets_warm_up_bars_before_start(session, settings, stored) -> None:
-    prices, _ = stored
+def test_a_start_end_range_gets_warm_up_bars_before_start(session, settings, stored_prices) -> None:
+    prices = stored_prices
     start, end = prices.index[2000], prices.index[2100]
     frames = service.load_frames(session, settings=settings, pair=PAIR, start=start, end=end)
     assert frames.first_row == start and frames.prices.index[-1] == end
     assert frames.prices.index[0] == start - WARMUP_BARS * HOUR
 
 
-def test_rows_without_a_full_warm_up_behind_them_are_left_out(session, settings, stored) -> None:
-    prices, _ = stored
+def test_rows_without_a_full_warm_up_behind_them_are_left_out(session, settings, stored_prices) -> None:
+    prices = stored_prices
     frames = service.load_frames(session, settings=settings, pair=PAIR)
     assert len(frames.prices) == BARS and frames.first_row == prices.index[WARMUP_BARS]
     early = service.load_frames(
@@ -84,14 +90,14 @@ def test_rows_without_a_full_warm_up_behind_them_are_left_out(session, settings,
 
 
 def test_missing_or_too_short_history_is_412_naming_the_pair_and_what_to_do(
-    session, settings, stored
+    session, settings, stored_prices
 ) -> None:
     with pytest.raises(PreconditionFailed, match="no prices stored for bybit ETH/USDT 1h; fetch prices"):
         service.load_frames(session, settings=settings, pair=pair_key(symbol="ETH/USDT", timeframe="1h"))
     with pytest.raises(PreconditionFailed, match="too little history"):
-        service.load_frames(session, settings=settings, pair=PAIR, end=stored[0].index[WARMUP_BARS - 10])
+        service.load_frames(session, settings=settings, pair=PAIR, end=stored_prices.index[WARMUP_BARS - 10])
     with pytest.raises(PreconditionFailed, match="no prices in that range"):
-        service.load_frames(session, settings=settings, pair=PAIR, start=stored[0].index[-1] + HOUR)
+        service.load_frames(session, settings=settings, pair=PAIR, start=stored_prices.index[-1] + HOUR)
 
 
 def test_the_live_row_equals_the_full_history_row_of_the_newest_bar(session, settings, stored) -> None:

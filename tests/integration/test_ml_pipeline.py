@@ -1,4 +1,4 @@
-"""End to end against the exchange peer: history fetch → dataset → training → registry → health → train_missing."""
+"""End to end against the exchange peer: history → dataset → training → registry → health → train_missing."""
 
 from __future__ import annotations
 
