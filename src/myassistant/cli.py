@@ -377,5 +377,179 @@ def peer_exchange(
     serve_forever(create_app(ExchangePeer(seed=seed, clock=SystemClock())), host=LOOPBACK, port=port)
 
 
+# --- models: run through the jobs runner (a job_runs row each, never overlapping) ----------------
+
+
+def _run_through_runner(settings: Settings, table: Any, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run a job/task as source "cli"; exits 1 with the recorded error when it fails."""
+    from myassistant.jobs.runner import JobLocks
+    from myassistant.jobs.service import run_now
+
+    database = _database(settings)
+    try:
+        outcome = run_now(
+            database=database,
+            settings=settings,
+            jobs=table,
+            locks=JobLocks(database, settings),
+            name=name,
+            source="cli",
+            params=params,
+        )
+    except DomainError as exc:
+        raise _domain_error_exit(exc) from None
+    finally:
+        database.dispose()
+    if outcome.status != "ok":
+        err_console.print(f"[red]{name} failed (job run {outcome.run_id}):[/red] {outcome.error}")
+        raise typer.Exit(code=1)
+    return outcome.stats
+
+
+def _pair_params(
+    symbol: str, exchange: str | None, timeframe: str | None, horizon_steps: int | None
+) -> dict[str, Any]:
+    given = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe, "horizon_steps": horizon_steps}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+SymbolOption = Annotated[str, typer.Option("--symbol", "-s", help="the pair, e.g. BTC/USDT")]
+ExchangeOption = Annotated[str | None, typer.Option(help="exchange id (default: DEFAULT_EXCHANGE)")]
+TimeframeOption = Annotated[str | None, typer.Option(help="bar length (default: DEFAULT_TIMEFRAME)")]
+HorizonOption = Annotated[
+    int | None, typer.Option(min=1, help="bars a trade is held (default: DEFAULT_HORIZON_STEPS)")
+]
+
+
+@app.command("build-dataset")
+def build_dataset(
+    symbol: SymbolOption,
+    exchange: ExchangeOption = None,
+    timeframe: TimeframeOption = None,
+    horizon_steps: HorizonOption = None,
+    start: str | None = typer.Option(None, help="first row's bar open time, ISO 8601 (UTC when naive)"),
+    end: str | None = typer.Option(None, help="last row's bar open time (default: the newest stored bar)"),
+    bars: int | None = typer.Option(
+        None, min=1, help="rows counted back from end (default: policy train_bars)"
+    ),
+) -> None:
+    """Build a pair's dataset from the stored prices and news and save it as parquet."""
+    from rich.table import Table
+
+    from myassistant.ml.jobs import CLI_TASKS
+
+    settings = load_settings()
+    params = _pair_params(symbol, exchange, timeframe, horizon_steps)
+    params.update({k: v for k, v in {"start": start, "end": end, "bars": bars}.items() if v is not None})
+    with console.status(f"building the dataset of {symbol}"):
+        built = _run_through_runner(settings, CLI_TASKS, "build_dataset", params)
+    balance = built["class_balance"]
+    table = Table(
+        "dataset", "rows", "labelled", "from", "to", "positive rate", "features", title="build-dataset"
+    )
+    rate = "-" if balance["positive_rate"] is None else f"{balance['positive_rate']:.3f}"
+    table.add_row(
+        f"{built['exchange']} {built['symbol']} {built['timeframe']} h{built['horizon_steps']}",
+        str(built["rows"]),
+        str(built["labelled_rows"]),
+        built["data_start"],
+        built["data_end"],
+        rate,
+        str(len(built["features"])),
+    )
+    console.print(table)
+    console.print(f"saved {built['path']} (sha256 {built['sha256'][:12]}…)")
+
+
+def _fmt(value: Any, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+@app.command()
+def train(
+    symbol: SymbolOption,
+    exchange: ExchangeOption = None,
+    timeframe: TimeframeOption = None,
+    horizon_steps: HorizonOption = None,
+    fetch: bool = typer.Option(True, help="fetch the price history training needs first"),
+) -> None:
+    """Train one pair's model on its last train_bars closed bars and consider promoting it."""
+    from rich.table import Table
+
+    from myassistant.ml.jobs import CLI_TASKS
+
+    settings = load_settings()
+    params = {**_pair_params(symbol, exchange, timeframe, horizon_steps), "fetch": fetch}
+    with progress_bar(f"training {symbol}"):
+        result = _run_through_runner(settings, CLI_TASKS, "train", params)
+    run, promotion, history = result["run"], result["promotion"], result["history"]
+    test = run["metrics"]["test"]
+    backtest = test["backtest"]
+    table = Table(
+        "run", "model", "rows", "test AUC", "PR-AUC", "Brier", "threshold", "return", "trades", title="train"
+    )
+    table.add_row(
+        str(run["id"]),
+        run["model_kind"],
+        str(run["rows"]),
+        _fmt(test["auc"]),
+        _fmt(test["pr_auc"]),
+        _fmt(test["brier"]),
+        _fmt(run["threshold"]),
+        _fmt(backtest.get("total_return"), ".2%"),
+        str(backtest.get("trades")),
+    )
+    console.print(table)
+    if history:
+        stored, needed = history["bars_stored"], history["bars_needed"]
+        console.print(f"history: {stored}/{needed} bars stored, {history['fetched_bars']} fetched")
+    if promotion:
+        console.print(f"{promotion['action']}: {promotion['reason']}")
+
+
+@app.command("train-missing")
+def train_missing(
+    fetch: bool = typer.Option(True, help="fetch missing price history before training"),
+) -> None:
+    """Train the watchlist pairs whose model is missing, stale or weak (model policy)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from myassistant.jobs.catalog import action_table
+    from myassistant.market import service as market
+    from myassistant.ml.jobs import PROGRESS_PARAM
+    from myassistant.ml.schemas import PairTrainOutcome
+
+    settings = load_settings()
+    with job_session(settings) as session:
+        total = len(market.pairs_for_jobs(session, settings=settings))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("checking the watchlist's models", total=total)
+
+        def advance(outcome: PairTrainOutcome) -> None:
+            progress.update(task, advance=1, description=f"{outcome.symbol}: {outcome.action}")
+
+        report = _run_through_runner(
+            settings, action_table(), "train_missing", {"fetch": fetch, PROGRESS_PARAM: advance}
+        )
+    table = Table("pair", "was", "action", "run", "test AUC", "why", title="train-missing")
+    for pair in report["pairs"]:
+        style = {"failed": "red", "trained": "green"}.get(pair["action"])
+        table.add_row(
+            f"{pair['exchange']} {pair['symbol']} {pair['timeframe']} h{pair['horizon_steps']}",
+            pair["health"],
+            pair["action"],
+            str(pair["run_id"] or "-"),
+            _fmt(pair["test_auc"]),
+            pair["reason"],
+            style=style,
+        )
+    console.print(table)
+    console.print(f"{report['trained']} trained, {report['skipped']} skipped, {report['failed']} failed")
+    if report["failed"]:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     app()
