@@ -15,6 +15,7 @@ SKIPPED_PATHS: tuple[str, ...] = (
     "/news/fetch",  # fetches any URL; fuzzed with loopback URLs in tests/reliability/test_news_fuzz.py
     "/prices/fetch",  # calls the exchange; fuzzed against the exchange peer in the market suite
     "/watchlist/discover",  # likewise
+    "/model/train",  # /model/train and /model/train_missing fetch history: fuzzed in test_fuzz_model_api.py
 )
 EXAMPLES_PER_OPERATION = 30
 
@@ -51,7 +52,8 @@ def test_no_input_makes_any_operation_answer_5xx(make_settings, database) -> Non
 
 
 @pytest.mark.parametrize(
-    "path", ["/memory", "/risk/policy", "/notify/config", "/model/active", "/model/policy"]
+    "path",
+    ["/memory", "/risk/policy", "/notify/config", "/model/active", "/model/policy", "/dataset/build"],
 )
 def test_the_fuzzer_covers_mutating_routes(make_settings, database, path: str) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
