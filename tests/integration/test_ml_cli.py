@@ -1,4 +1,4 @@
-"""`myassistant build-dataset`, `train` and `train-missing` against the exchange peer, through the jobs runner."""
+"""`myassistant build-dataset`, `train` and `train-missing` against the exchange peer, via the jobs runner."""
 
 from __future__ import annotations
 
