@@ -158,15 +158,23 @@ def test_a_failed_training_is_recorded_and_answered_with_its_4xx(api, exchange_p
     assert api.get("/model/promotions").json() == []
 
 
-def test_bad_train_requests_are_422(api) -> None:
-    for body in (
+@pytest.mark.parametrize(
+    "body",
+    [
         {},
         {"symbol": "BTC"},
         {**PAIR, "horizon_steps": 0},
         {**PAIR, "fetch": "maybe"},
         {**PAIR, "x": 1},
-    ):
-        assert api.post("/model/train", json=body).status_code == 422, body
+        {"symbol": "ABCDEFGHIJKLMNO/ABCDEFGHIJKLMNO:ABCDEFGHIJ"},  # longer than any symbol column
+    ],
+)
+def test_bad_train_requests_are_422_and_record_nothing(api, body: dict) -> None:
+    assert api.post("/model/train", json=body).status_code == 422
+    assert api.get("/model/runs").json() == []
+
+
+def test_a_bad_train_missing_body_is_422(api) -> None:
     assert api.post("/model/train_missing", json={"fetch": False, "extra": 1}).status_code == 422
 
 

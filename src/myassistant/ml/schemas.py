@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 EXCHANGE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,14}/[A-Z0-9][A-Z0-9._-]{0,14}(:[A-Z0-9._-]{1,14})?$"
+MAX_SYMBOL_LENGTH = 32  # the symbol columns of model_runs, active_models and datasets
 MAX_HORIZON_STEPS = 10_000
 MAX_ROW_ID = 2**63 - 1  # BIGINT: larger ids cannot exist
 
@@ -47,7 +48,7 @@ class PairKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     exchange: str = Field(pattern=EXCHANGE_PATTERN, examples=["bybit"])
-    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["BTC/USDT"])
+    symbol: str = Field(pattern=SYMBOL_PATTERN, max_length=MAX_SYMBOL_LENGTH, examples=["BTC/USDT"])
     timeframe: str = Field(pattern=TIMEFRAME_PATTERN, examples=["15m"])
     horizon_steps: int = Field(ge=1, le=MAX_HORIZON_STEPS, examples=[12])
 
@@ -202,7 +203,7 @@ class PairRequest(BaseModel):
     exchange: str | None = Field(
         default=None, pattern=EXCHANGE_PATTERN, description="default: DEFAULT_EXCHANGE", examples=["bybit"]
     )
-    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["BTC/USDT"])
+    symbol: str = Field(pattern=SYMBOL_PATTERN, max_length=MAX_SYMBOL_LENGTH, examples=["BTC/USDT"])
     timeframe: str | None = Field(
         default=None, pattern=TIMEFRAME_PATTERN, description="default: DEFAULT_TIMEFRAME", examples=["15m"]
     )
