@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from myassistant.api.app import create_app
 from myassistant.core import configdocs
@@ -17,6 +15,7 @@ from myassistant.ml import service
 from myassistant.ml.policy import MODEL_POLICY
 from myassistant.ml.schemas import PairKey
 from tests.fixtures.exchange_peer import TEST_CLIENT_OPTIONS
+from tests.reliability.fuzzing import fuzz_operation
 
 EXAMPLES = {"/model/train": 20, "/model/train_missing": 5, "/dataset/build": 20}
 # The schema's example pair and the watchlist pair: their history is fetched before fuzzing.
@@ -50,20 +49,8 @@ def test_no_input_makes_a_training_or_dataset_operation_answer_5xx(
         if operation.method.upper() != "POST" or operation.path not in EXAMPLES:
             continue
         fuzzed.add(operation.path)
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES[operation.path],
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def run(case) -> None:
-            case.call_and_validate(checks=[not_a_server_error])
-
         try:
-            run()
+            fuzz_operation(operation, max_examples=EXAMPLES[operation.path])
         except Exception as exc:  # collect every failing operation
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:2000]}")
     assert fuzzed == set(EXAMPLES)

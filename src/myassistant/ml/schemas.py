@@ -42,7 +42,21 @@ def symbol_filter(value: str | None) -> str | None:
     return normalise_symbol(value) if value is not None else None
 
 
-class PairKey(BaseModel):
+class _NormalisedPair(BaseModel):
+    """Exchange ids are lower-case and symbols upper-case, whatever case a caller sends."""
+
+    @field_validator("exchange", mode="before", check_fields=False)
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return normalise_exchange(value) if isinstance(value, str) else value
+
+    @field_validator("symbol", mode="before", check_fields=False)
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return normalise_symbol(value) if isinstance(value, str) else value
+
+
+class PairKey(_NormalisedPair):
     """Exchange, symbol, timeframe and horizon: what a model is trained for."""
 
     model_config = ConfigDict(extra="forbid")
@@ -51,16 +65,6 @@ class PairKey(BaseModel):
     symbol: str = Field(pattern=SYMBOL_PATTERN, max_length=MAX_SYMBOL_LENGTH, examples=["BTC/USDT"])
     timeframe: str = Field(pattern=TIMEFRAME_PATTERN, examples=["15m"])
     horizon_steps: int = Field(ge=1, le=MAX_HORIZON_STEPS, examples=[12])
-
-    @field_validator("exchange", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return normalise_exchange(value) if isinstance(value, str) else value
-
-    @field_validator("symbol", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return normalise_symbol(value) if isinstance(value, str) else value
 
     def key(self) -> tuple[str, str, str, int]:
         return (self.exchange, self.symbol, self.timeframe, self.horizon_steps)
@@ -195,7 +199,7 @@ def _bounded_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-class PairRequest(BaseModel):
+class PairRequest(_NormalisedPair):
     """A pair in a request body: only `symbol` is required, the rest default to the settings."""
 
     model_config = ConfigDict(extra="forbid")
@@ -210,16 +214,6 @@ class PairRequest(BaseModel):
     horizon_steps: int | None = Field(
         default=None, ge=1, le=MAX_HORIZON_STEPS, description="default: DEFAULT_HORIZON_STEPS", examples=[12]
     )
-
-    @field_validator("exchange", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return normalise_exchange(value) if isinstance(value, str) else value
-
-    @field_validator("symbol", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return normalise_symbol(value) if isinstance(value, str) else value
 
     def pair(self, settings: Settings) -> PairKey:
         """The full pair, defaults filled in from the settings."""
