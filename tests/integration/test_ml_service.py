@@ -158,3 +158,18 @@ def test_fan_out_trains_in_worker_processes_and_records_every_run_here(
     assert "not enough labelled rows" in done[2].error and "database went away" in done[3].error
     # Runs are stamped by this process's clock, not the workers' own.
     assert stored == {d.run_id: (d.pair.symbol, d.status, frozen_clock.now()) for d in done}
+
+
+def test_health_covers_the_watchlist_and_leaves_out_a_pair_models_cannot_name(session, settings) -> None:
+    from myassistant.market import service as market
+    from myassistant.market.schemas import WatchlistEntryIn
+
+    entries = [WatchlistEntryIn(symbol=s, timeframe="1h") for s in ("BTC/USDT", "ABCDEFGHIJKLMNOPQ/USDT")]
+    market.add_to_watchlist(session, settings=settings, entries=entries)
+    [health] = service.health_report(session, settings=settings)
+    assert (health.symbol, health.timeframe, health.horizon_steps, health.status) == (
+        "BTC/USDT",
+        "1h",
+        12,
+        "missing",
+    )

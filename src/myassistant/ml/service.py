@@ -615,8 +615,18 @@ def training_frames(settings: Settings, pair: PairKey, *, bars: int) -> Frames:
 
 
 def watchlist_pairs(session: Session, *, settings: Settings) -> list[PairKey]:
-    """Every watchlist pair (defaults filled in), as the model services name pairs."""
-    return [as_pair_key(pair) for pair in market.pairs_for_jobs(session, settings=settings)]
+    """Every watchlist pair (defaults filled in), as the model services name pairs.
+
+    A pair the model tables cannot hold (a symbol longer than their columns) is logged and left
+    out, so one odd entry does not stop health checks and training for the others.
+    """
+    pairs: list[PairKey] = []
+    for pair in market.pairs_for_jobs(session, settings=settings):
+        try:
+            pairs.append(as_pair_key(pair))
+        except InvalidInput as exc:
+            logger.warning("watchlist pair %s %s left out of model work: %s", pair.exchange, pair.symbol, exc)
+    return pairs
 
 
 def health_report(session: Session, *, settings: Settings) -> list[ModelHealthRead]:
