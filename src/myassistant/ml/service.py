@@ -395,9 +395,11 @@ def as_pair_key(pair: PairLike) -> PairKey:
     )
 
 
-def _no_prices(pair: PairKey, detail: str = "no prices stored") -> PreconditionFailed:
+def _no_prices(
+    pair: PairKey, detail: str = "no prices stored", fix: str = "fetch prices first"
+) -> PreconditionFailed:
     return PreconditionFailed(
-        f"{detail} for {pair.exchange} {pair.symbol} {pair.timeframe}; fetch prices first "
+        f"{detail} for {pair.exchange} {pair.symbol} {pair.timeframe}; {fix} "
         "(POST /prices/fetch, `myassistant fetch-prices`, or train with fetch=true)"
     )
 
@@ -452,6 +454,7 @@ def load_frames(
             key,
             f"too little history: {len(prices)} bars stored up to {prices.index[-1].isoformat()}, and a "
             f"dataset row needs {WARMUP_BARS} bars ({WARMUP_BARS * step}) of history before it",
+            "fetch older history (with `since`)",
         )
     return Frames(
         prices=prices,
