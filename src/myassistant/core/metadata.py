@@ -12,6 +12,8 @@ TABLE_MODULES = (
     "myassistant.core.tables",
     "myassistant.jobs.tables",
     "myassistant.memory.tables",
+    "myassistant.signals.tables",
+    "myassistant.trading.tables",
 )
 
 
