@@ -31,6 +31,11 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FROZEN_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
+pytest_plugins = [
+    "tests.fixtures.telegram_peer",
+    "tests.fixtures.ml",
+]
+
 
 def configured_url() -> str:
     return os.environ.get("DATABASE_URL", "sqlite://")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,10 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+peer_app = typer.Typer(
+    help="Local protocol peers for tests and the demo (loopback only).", no_args_is_help=True
+)
+app.add_typer(peer_app, name="peer")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -60,6 +64,67 @@ def serve(
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
     )
+
+
+@app.command()
+def bot(
+    poll_timeout: int = typer.Option(25, min=0, max=50, help="seconds each getUpdates long poll waits"),
+) -> None:
+    """Run the two-way Telegram bot: answers commands from the configured chat only (Ctrl+C stops it)."""
+    from myassistant.core import migrate as migrations
+    from myassistant.core.db import Database
+    from myassistant.core.locks import held_lock, lock_dir_for, named_lock
+    from myassistant.core.logging import setup_logging
+    from myassistant.notify.bot import Bot, run_until_interrupted
+
+    settings = load_settings()
+    settings.ensure_dirs()
+    setup_logging(settings.log_level, settings.secret_values())
+    migrations.upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    lock = named_lock(database, "telegram-bot", lock_dir=lock_dir_for(database, settings.artifacts_dir))
+    try:
+        with held_lock(lock) as got:
+            if not got:
+                err_console.print("[red]another bot is already running against this database[/red]")
+                raise typer.Exit(code=1)
+            telegram_bot = Bot(database=database, settings=settings, poll_timeout_s=poll_timeout)
+            console.print(f"bot polling {settings.telegram_api_base} (Ctrl+C stops it)")
+            run_until_interrupted(telegram_bot)
+    finally:
+        database.dispose()
+    if telegram_bot.failure:
+        err_console.print(f"[red]bot stopped:[/red] {telegram_bot.failure}")
+        raise typer.Exit(code=2)
+
+
+@peer_app.command("telegram")
+def peer_telegram(
+    port: int = typer.Option(8081, min=1, max=65535, help="loopback port"),
+    token: str | None = typer.Option(None, help="the bot token the peer accepts (default: a fixed fake)"),
+    chat_id: Annotated[
+        list[int] | None, typer.Option("--chat-id", help="a chat that exists from the start (repeatable)")
+    ] = None,
+) -> None:
+    """A local Telegram Bot API (getMe, sendMessage, getUpdates, setMyCommands) with /_peer controls."""
+    from myassistant.core import clock
+    from myassistant.core.logging import install_redaction
+    from myassistant.peers import telegram
+    from myassistant.peers.server import LOOPBACK, serve_forever
+
+    # Update ids keep growing across peer restarts, as Telegram's do, so a bot's saved offset stays valid.
+    first_update_id = int(clock.now().timestamp())
+    state = telegram.TelegramPeerState(token or telegram.DEFAULT_TOKEN, first_update_id=first_update_id)
+    for chat in chat_id or ():
+        state.add_chat(chat)
+    install_redaction()  # access-log lines carry /bot<token>
+    base = f"http://{LOOPBACK}:{port}"
+    console.print(f"Telegram peer on {base}: set TELEGRAM_API_BASE={base}")
+    console.print(f"token it accepts: {state.token}")
+    console.print(
+        f"controls: GET {base}/_peer/state, POST {base}/_peer/inject {{chat_id, text}}, /_peer/faults"
+    )
+    serve_forever(telegram.create_app(state), host=LOOPBACK, port=port)
 
 
 if __name__ == "__main__":

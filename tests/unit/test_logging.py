@@ -36,3 +36,22 @@ def test_every_log_record_is_redacted_before_any_handler_sees_it(caplog) -> None
         logging.getLogger("myassistant.test").exception("oops")
     assert "very-secret-token-xyz" not in caplog.text
     assert "token is ***" in caplog.text
+
+
+def test_a_url_quoted_bot_token_is_redacted() -> None:
+    text = SecretRedactor().redact('"GET /bot123456789%3AAAHpeer-local-telegram-token-0000 HTTP/1.1" 200')
+    assert "AAHpeer" not in text and "/bot***" in text
+
+
+def test_records_keep_their_args_for_formatters_that_unpack_them(caplog) -> None:
+    """uvicorn's access formatter unpacks record.args; freezing them to None broke every access line."""
+    install_redaction()
+    caplog.set_level(logging.INFO)
+    access = logging.getLogger("myassistant.test.access")
+    path = "/bot123456789:AAHpeer-local-telegram-token-0000000000/getMe"
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", "/ping", "1.1", 200)
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", path, "1.1", 200)
+    clean, secret = caplog.records[-2:]
+    assert clean.args == ("127.0.0.1:1", "GET", "/ping", "1.1", 200)
+    assert secret.args is not None and secret.args[2] == "/bot***/getMe"
+    assert "AAHpeer" not in caplog.text

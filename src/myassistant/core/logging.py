@@ -11,7 +11,7 @@ REDACTED = "***"
 
 # Secrets that can reach a log line through third-party messages (URLs, headers, DSNs).
 _PATTERNS = (
-    re.compile(r"(/bot)\d+:[A-Za-z0-9_-]+"),  # Telegram token in a Bot API URL
+    re.compile(r"(/bot)\d+(?::|%3[Aa])[A-Za-z0-9_-]+"),  # Telegram token in a Bot API URL (maybe quoted)
     re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # a bare Telegram token
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"),
@@ -61,12 +61,28 @@ def redact_record(record: logging.LogRecord, redactor: SecretRedactor = REDACTOR
         message = record.getMessage()
     except Exception:  # a malformed call is the logging module's to report, not ours to break
         return
-    record.msg = redactor.redact(message)
-    record.args = None
+    redacted = redactor.redact(message)
+    if redacted != message and not _redact_args(record, redactor, redacted):
+        record.msg, record.args = redacted, None
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:
         record.exc_text = redactor.redact(record.exc_text)
+
+
+def _redact_args(record: logging.LogRecord, redactor: SecretRedactor, expected: str) -> bool:
+    """Redact string arguments in place; formatters such as uvicorn's access log unpack `record.args`."""
+    if not isinstance(record.args, tuple) or not isinstance(record.msg, str):
+        return False
+    args = tuple(redactor.redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+    msg = redactor.redact(record.msg)
+    try:
+        if (msg % args if args else msg) != expected:
+            return False
+    except (TypeError, ValueError):
+        return False
+    record.msg, record.args = msg, args
+    return True
 
 
 def register_secrets(*values: str | None) -> None:

@@ -12,6 +12,7 @@ TABLE_MODULES = (
     "myassistant.core.tables",
     "myassistant.jobs.tables",
     "myassistant.memory.tables",
+    "myassistant.ml.tables",
     "myassistant.signals.tables",
     "myassistant.trading.tables",
 )

@@ -1,0 +1,1 @@
+"""Trading: the fill/fee/slippage model and (later) the paper broker."""

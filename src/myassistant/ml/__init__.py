@@ -1,0 +1,1 @@
+"""Models: leak-free features and labels, backtests, training, artifacts, registry and policy."""

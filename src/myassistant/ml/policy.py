@@ -1,0 +1,115 @@
+"""Model policy (a config doc) and the pure decisions built on it: model health and promotion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from myassistant.core import configdocs
+
+HealthStatus = Literal["ok", "stale", "weak", "missing"]
+
+
+class ModelPolicy(BaseModel):
+    """When a pair's model needs retraining, and how much data training needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_age_days: float = Field(default=7, gt=0, le=3650, description="older models are stale")
+    retrain_if_auc_below: float = Field(default=0.55, ge=0, le=1, description="weaker test AUC is 'weak'")
+    min_train_rows: int = Field(
+        default=200, ge=50, le=100_000_000, description="labelled rows needed to train"
+    )
+
+
+MODEL_POLICY = configdocs.register("model_policy", ModelPolicy)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What the decisions need to know about a run."""
+
+    id: int
+    status: str
+    created_at: datetime
+    test_auc: float | None
+    test_return: float | None
+
+
+@dataclass(frozen=True)
+class Health:
+    status: HealthStatus
+    reason: str
+    age_days: float | None = None
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promote: bool
+    reason: str
+
+
+def age_days(run: RunSummary, now: datetime) -> float:
+    return (now - run.created_at) / timedelta(days=1)
+
+
+def health_status(run: RunSummary | None, policy: ModelPolicy, now: datetime) -> Health:
+    """ok, or why not: missing (no model), stale (too old), weak (test AUC under the bar)."""
+    if run is None:
+        return Health("missing", "no model for this pair")
+    age = age_days(run, now)
+    if age > policy.max_age_days:
+        return Health(
+            "stale", f"run {run.id} is {age:.1f} days old (max_age_days {policy.max_age_days:g})", age
+        )
+    if run.test_auc is None:
+        return Health("weak", f"run {run.id} has no test AUC (a single class in its test part)", age)
+    if run.test_auc < policy.retrain_if_auc_below:
+        return Health(
+            "weak",
+            f"run {run.id} test AUC {run.test_auc:.3f} < retrain_if_auc_below "
+            f"{policy.retrain_if_auc_below:g}",
+            age,
+        )
+    return Health("ok", f"run {run.id}: {age:.1f} days old, test AUC {run.test_auc:.3f}", age)
+
+
+def decide_promotion(
+    candidate: RunSummary, current: RunSummary | None, policy: ModelPolicy, now: datetime
+) -> PromotionDecision:
+    """Promote when there is no current model, it is stale, or the candidate beats it out of sample."""
+    if candidate.status != "succeeded":
+        return PromotionDecision(False, f"run {candidate.id} did not succeed")
+    if current is None:
+        return PromotionDecision(True, "no promoted model for this pair yet")
+    if current.id == candidate.id:
+        return PromotionDecision(False, f"run {candidate.id} is already the promoted model")
+    current_age = age_days(current, now)
+    if current_age > policy.max_age_days:
+        return PromotionDecision(
+            True, f"current run {current.id} is stale ({current_age:.1f} days > {policy.max_age_days:g})"
+        )
+    new, old = _score(candidate), _score(current)
+    comparison = (
+        f"test AUC {_fmt(candidate.test_auc)} vs {_fmt(current.test_auc)}, "
+        f"test backtest return {_fmt(candidate.test_return)} vs {_fmt(current.test_return)}"
+    )
+    if new > old:
+        return PromotionDecision(True, f"beats current run {current.id} out of sample: {comparison}")
+    return PromotionDecision(False, f"does not beat current run {current.id} out of sample: {comparison}")
+
+
+def _score(run: RunSummary) -> tuple[float, float]:
+    """Test AUC first, test backtest return second; an unknown figure ranks below any known one."""
+    unknown = float("-inf")
+    return (
+        run.test_auc if run.test_auc is not None else unknown,
+        run.test_return if run.test_return is not None else unknown,
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"

@@ -1,0 +1,324 @@
+"""Notification rules, message text and bot command parsing (pure)."""
+
+from __future__ import annotations
+
+import ast
+import html
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import myassistant.notify.logic as logic_module
+from myassistant.notify.logic import (
+    MAX_MESSAGE_LENGTH,
+    EquityView,
+    JobStatusLine,
+    PositionLine,
+    RiskNote,
+    SignalLine,
+    SignalNotice,
+    StatusView,
+    merge_profiles,
+    parse_command,
+    parse_count,
+    render_equity,
+    render_help,
+    render_positions,
+    render_signal_message,
+    render_signals,
+    render_status,
+    should_notify,
+    telegram_length,
+)
+from myassistant.notify.schemas import NotifyConfig, NotifyRules
+from myassistant.peers.telegram import parse_html
+
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+TOKEN = "123456789:AAH" + "x" * 32
+
+
+def notice(**changes: object) -> SignalNotice:
+    base = SignalNotice(
+        event_id=17,
+        exchange="bybit",
+        symbol="BTC/USDT",
+        timeframe="15m",
+        horizon_steps=12,
+        bar_dt=NOW - timedelta(minutes=15),
+        raw_signal="buy",
+        final_signal="buy",
+        prob=0.712,
+        threshold=0.65,
+        price=43210.5,
+        blocked=False,
+        source="scheduler",
+        model_run_id=3,
+        model_trained_at=NOW - timedelta(days=2, hours=4),
+        top_features=(("ret_24", 0.21), ("vol_norm", -0.08)),
+        headlines=("Bitcoin ETF inflows hit a record", "Second headline", "Third headline"),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def blocked_notice(**changes: object) -> SignalNotice:
+    changes.setdefault("reasons", (RiskNote("vol_norm", 3.2, 2.5, "volatility too high"),))
+    return notice(final_signal="flat", blocked=True, **changes)
+
+
+def config(**rules: object) -> NotifyConfig:
+    return NotifyConfig(enabled=True, token=TOKEN, chat_id=1, profiles={"default": NotifyRules(**rules)})
+
+
+# -- should_notify --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rules", "item", "send"),
+    [
+        ({}, notice(), True),
+        ({"buy": False}, notice(), False),
+        ({}, notice(final_signal="flat", raw_signal="flat", prob=0.9), False),  # null = never FLAT
+        ({"flat_min_prob": 0.8}, notice(final_signal="flat", raw_signal="flat", prob=0.79), False),
+        ({"flat_min_prob": 0.8}, notice(final_signal="flat", raw_signal="flat", prob=0.8), True),
+        ({"flat_min_prob": 0.8}, notice(final_signal="flat", raw_signal="flat", prob=0.95), True),
+        ({"flat_min_prob": 0.0}, notice(final_signal="flat", raw_signal="flat", prob=0.0), True),
+        ({}, blocked_notice(), False),
+        ({"include_blocked": True}, blocked_notice(), True),
+        # a vetoed BUY never slips through as a FLAT
+        ({"flat_min_prob": 0.1}, blocked_notice(), False),
+        ({"source": "endpoint"}, notice(source="scheduler"), False),
+        ({"source": "endpoint"}, notice(source="endpoint"), True),
+        ({"source": "endpoint"}, notice(source="action"), True),
+        ({"source": "scheduler"}, notice(source="endpoint"), False),
+        ({"source": "scheduler"}, notice(source="action"), False),
+        ({"source": "scheduler"}, notice(source="scheduler"), True),
+        ({"source": "both"}, notice(source="action"), True),
+        ({"max_delay_minutes": 30}, notice(bar_dt=NOW - timedelta(minutes=45)), True),
+        ({"max_delay_minutes": 30}, notice(bar_dt=NOW - timedelta(minutes=46)), False),
+    ],
+)
+def test_should_notify_follows_the_active_profile(rules: dict, item: SignalNotice, send: bool) -> None:
+    decision = should_notify(item, config(**rules), NOW)
+    assert decision.send is send, decision.reason
+    assert decision.reason
+
+
+def test_only_the_active_profile_decides() -> None:
+    cfg = NotifyConfig(
+        enabled=True,
+        token=TOKEN,
+        chat_id=1,
+        profiles={"quiet": NotifyRules(buy=False), "loud": NotifyRules(flat_min_prob=0.5)},
+        active_profile="quiet",
+    )
+    assert not should_notify(notice(), cfg, NOW).send
+    assert should_notify(notice(), cfg.model_copy(update={"active_profile": "loud"}), NOW).send
+
+
+@pytest.mark.parametrize(
+    ("cfg", "reason"),
+    [
+        (NotifyConfig(), "disabled"),
+        (NotifyConfig.model_construct(enabled=True, token=None, chat_id=1), "token"),
+        (NotifyConfig.model_construct(enabled=True, token=TOKEN, chat_id=None), "chat_id"),
+    ],
+)
+def test_a_disabled_or_incomplete_config_never_sends(cfg: NotifyConfig, reason: str) -> None:
+    decision = should_notify(notice(), cfg, NOW)
+    assert not decision.send and reason in decision.reason
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def test_buy_message_in_english_has_every_part() -> None:
+    text = render_signal_message(notice(), "en", NOW)
+    plain = parse_html(text)
+    assert plain.startswith("🟢 BUY · BTC/USDT · 15m · bybit")
+    assert "Probability: 71.2% vs threshold 65.0% (+6.2 pp)" in plain
+    assert "Price: 43,210.50" in plain
+    assert "Horizon: 12 bars (3h)" in plain
+    assert "Model: #3, age 2d 4h" in plain
+    assert "Drivers: ret_24 +0.210, vol_norm -0.080" in plain
+    assert "📰 Bitcoin ETF inflows hit a record" in plain and "Second headline" in plain
+    assert "Third headline" not in plain  # at most two headlines
+    assert "Bar 2026-01-15 11:45 UTC · scheduler · event #17" in plain
+
+
+def test_blocked_buy_is_marked_with_its_reasons_in_russian() -> None:
+    text = render_signal_message(blocked_notice(), "ru", NOW)
+    plain = parse_html(text)
+    assert "⛔ ПОКУПКА — ЗАБЛОКИРОВАНО риск-политикой" in plain
+    assert "Риск:" in plain and "• vol_norm: 3.2 (лимит 2.5) — volatility too high" in plain
+    assert "Вероятность: 71.2%, порог 65.0% (+6.2 п.п.)" in plain
+    assert "Цена: 43\u00a0210.50" in plain
+    assert "возраст 2д 4ч" in plain
+
+
+def test_flat_message_says_flat() -> None:
+    plain = parse_html(render_signal_message(notice(final_signal="flat", prob=0.4), "en", NOW))
+    assert plain.startswith("⚪ FLAT")
+    assert "(-25.0 pp)" in plain
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_every_dynamic_value_is_escaped(lang: str) -> None:
+    evil = "<b>&amp;</b><script>"
+    item = blocked_notice(
+        symbol=f"X{evil}/USDT",
+        exchange=evil,
+        headlines=(f"Headline {evil} & more",),
+        top_features=((f"f{evil}", 1.0),),
+        reasons=(RiskNote(evil, evil, evil, evil),),
+    )
+    text = render_signal_message(item, lang, NOW)  # type: ignore[arg-type]
+    plain = parse_html(text)  # the peer refuses markup Telegram would refuse
+    assert f"X{evil}/USDT" in plain
+    assert f"Headline {evil} & more" in plain
+    assert html.escape(evil) in text and "<script>" not in text
+
+
+def test_a_huge_notice_still_fits_telegrams_limit() -> None:
+    item = blocked_notice(
+        symbol="S" * 5000,
+        headlines=("H" * 5000,) * 10,
+        reasons=tuple(RiskNote("f" * 500, "v" * 500, "l" * 500, "m" * 5000) for _ in range(50)),
+        top_features=tuple((f"n{i}" * 100, 0.1) for i in range(50)),
+    )
+    text = render_signal_message(item, "ru", NOW)
+    assert telegram_length(text) <= MAX_MESSAGE_LENGTH
+    parse_html(text)
+
+
+def test_micro_cap_prices_keep_significant_digits() -> None:
+    plain = parse_html(render_signal_message(notice(price=0.000012345), "en", NOW))
+    assert "Price: 0.00001234" in plain or "Price: 0.00001235" in plain
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/signals", ("signals", "")),
+        ("/signals 10", ("signals", "10")),
+        ("/SIGNALS@MyAssistantBot 7", ("signals", "7")),
+        ("/help@myassistantbot", ("help", "")),
+        ("  /status  ", ("status", "")),
+    ],
+)
+def test_commands_parse_with_or_without_the_bot_suffix(text: str, expected: tuple[str, str]) -> None:
+    parsed = parse_command(text, "MyAssistantBot")
+    assert parsed is not None and (parsed.name, parsed.args) == expected
+
+
+@pytest.mark.parametrize("text", ["hello", "", None, "/", "status", "/help@SomeOtherBot"])
+def test_plain_text_and_commands_for_other_bots_are_not_commands(text: str | None) -> None:
+    assert parse_command(text, "MyAssistantBot") is None
+
+
+@pytest.mark.parametrize(("args", "count"), [("", 5), ("1", 1), ("50", 50), ("12 extra", 12)])
+def test_signal_count_accepts_1_to_50(args: str, count: int) -> None:
+    assert parse_count(args) == count
+
+
+@pytest.mark.parametrize("args", ["0", "51", "-3", "ten", "1.5", "9999999"])
+def test_signal_count_refuses_anything_else(args: str) -> None:
+    with pytest.raises(ValueError, match="1 to 50"):
+        parse_count(args)
+
+
+def test_help_lists_every_command_in_both_languages() -> None:
+    for lang in ("en", "ru"):
+        text = render_help(lang)  # type: ignore[arg-type]
+        for name in ("status", "signals [n]", "positions", "equity", "report", "watchlist", "help"):
+            assert f"/{name} — " in text
+
+
+def test_status_shows_each_job_and_escapes_errors() -> None:
+    view = StatusView(
+        scheduler_enabled=True,
+        notify_enabled=True,
+        active_profile="default",
+        jobs=(
+            JobStatusLine("fetch_news", "ok", NOW - timedelta(minutes=6), NOW - timedelta(minutes=5), 1.25),
+            JobStatusLine(
+                "fetch_prices", "error", NOW - timedelta(hours=2), NOW - timedelta(hours=2), 0.5, "<boom>"
+            ),
+            JobStatusLine("make_signals", "running", NOW - timedelta(minutes=3)),
+            JobStatusLine("train_models", "never"),
+        ),
+    )
+    plain = parse_html(render_status(view, "en", NOW))
+    assert "✅ fetch_news — ok 5m ago (1.2 s)" in plain
+    assert "❌ fetch_prices — error 2h ago (0.5 s): <boom>" in plain
+    assert "⏳ make_signals — running for 3m" in plain
+    assert "▫️ train_models — never run" in plain
+    assert "Model health: not available in this build yet." in plain
+
+
+def test_signal_position_and_equity_replies_show_the_numbers() -> None:
+    signals = render_signals(
+        [
+            SignalLine(9, NOW, "bybit", "ETH/USDT", "15m", "buy", 0.7, 0.6),
+            SignalLine(8, NOW, "bybit", "SOL/USDT", "15m", "flat", 0.7, 0.6, blocked=True),
+        ],
+        "en",
+    )
+    assert "ETH/USDT" in signals and "70.0% / 60.0%" in signals and "BUY blocked" in signals
+    positions = parse_html(
+        render_positions(
+            [
+                PositionLine(
+                    "bybit", "BTC/USDT", Decimal("0.0123"), Decimal("43000"), 43500.0, Decimal("6.15"), 0.0116
+                )
+            ],
+            "en",
+        )
+    )
+    assert "BTC/USDT bybit · 0.0123 @ 43,000.00 → 43,500.00 · PnL +6.15 (+1.16%)" in positions
+    equity = parse_html(
+        render_equity(
+            EquityView(Decimal("9000"), Decimal("1050.5"), Decimal("10050.5"), 10, 40.5, 0.00505), "en"
+        )
+    )
+    assert "Equity: 10,050.50 USDT" in equity and "Return since start: +0.51%" in equity
+    assert render_signals([], "ru") == "Сигналов пока нет."
+
+
+# -- config helpers and purity --------------------------------------------------------------
+
+
+def test_profiles_merge_by_name_and_null_removes() -> None:
+    merged = merge_profiles(
+        {"default": {"buy": True, "flat_min_prob": None}, "old": {"buy": False}},
+        {"default": {"flat_min_prob": 0.8}, "old": None, "new": {"source": "endpoint"}},
+    )
+    assert merged == {"default": {"buy": True, "flat_min_prob": 0.8}, "new": {"source": "endpoint"}}
+
+
+def test_logic_imports_no_io_library() -> None:
+    tree = ast.parse(Path(logic_module.__file__).read_text(encoding="utf-8"))
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    forbidden = re.compile(
+        r"^(sqlalchemy|httpx|fastapi|starlette|apscheduler|myassistant\.core\.(db|configdocs))"
+    )
+    assert not [name for name in imported if forbidden.match(name)]
+
+
+def test_a_long_list_reply_fits_and_says_how_many_were_left_out() -> None:
+    lines = [SignalLine(i, NOW, "bybit", "X" * 40 + "/USDT", "15m", "buy", 0.7, 0.6) for i in range(50)]
+    text = render_signals(lines, "en")
+    assert telegram_length(text) <= MAX_MESSAGE_LENGTH
+    shown = text.count("🟢")
+    assert 0 < shown < 50 and f"… and {50 - shown} more" in text
