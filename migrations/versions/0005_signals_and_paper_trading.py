@@ -1,8 +1,8 @@
 """Signal events and the paper broker: account, positions, orders ledger.
 
 Revision ID: 0005
-Revises: 0001
-Create Date: 2026-11-25 17:00:39.134650
+Revises: 0004
+Create Date: 2026-11-25 17:31:45.337695
 """
 
 from collections.abc import Sequence
@@ -45,6 +45,33 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "paper_positions",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("exchange", sa.String(length=32), nullable=False),
+        sa.Column("symbol", sa.String(length=32), nullable=False),
+        sa.Column("timeframe", sa.String(length=8), nullable=False),
+        sa.Column("horizon_steps", sa.Integer(), nullable=False),
+        sa.Column("qty", myassistant.core.db.ExactDecimal(length=64), nullable=False),
+        sa.Column("avg_price", myassistant.core.db.ExactDecimal(length=64), nullable=False),
+        sa.Column("cost_basis", myassistant.core.db.ExactDecimal(length=64), nullable=False),
+        sa.Column("opened_at", myassistant.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("opened_bar_dt", myassistant.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", myassistant.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["paper_account.id"],
+            name=op.f("fk_paper_positions_account_id_paper_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_paper_positions")),
+        sa.UniqueConstraint(
+            "account_id", "exchange", "symbol", name=op.f("uq_paper_positions_account_id_exchange_symbol")
+        ),
+    )
+    op.create_table(
         "signal_events",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -61,12 +88,18 @@ def upgrade() -> None:
         sa.Column("blocked", sa.Boolean(), nullable=False),
         sa.Column("prob", sa.Double(), nullable=False),
         sa.Column("threshold", sa.Double(), nullable=False),
-        sa.Column("model_run_id", sa.Integer(), nullable=True),
+        sa.Column("model_run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("note", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("created_at", myassistant.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("forward_return", sa.Double(), nullable=True),
         sa.Column("forward_filled_at", myassistant.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["model_run_id"],
+            ["model_runs.id"],
+            name=op.f("fk_signal_events_model_run_id_model_runs"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signal_events")),
         sa.UniqueConstraint(
             "exchange",
@@ -123,37 +156,8 @@ def upgrade() -> None:
     with op.batch_alter_table("paper_orders", schema=None) as batch_op:
         batch_op.create_index("ix_paper_orders_account_id_id", ["account_id", "id"], unique=False)
 
-    op.create_table(
-        "paper_positions",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("exchange", sa.String(length=32), nullable=False),
-        sa.Column("symbol", sa.String(length=32), nullable=False),
-        sa.Column("timeframe", sa.String(length=8), nullable=False),
-        sa.Column("horizon_steps", sa.Integer(), nullable=False),
-        sa.Column("qty", myassistant.core.db.ExactDecimal(length=64), nullable=False),
-        sa.Column("avg_price", myassistant.core.db.ExactDecimal(length=64), nullable=False),
-        sa.Column("cost_basis", myassistant.core.db.ExactDecimal(length=64), nullable=False),
-        sa.Column("opened_at", myassistant.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("opened_bar_dt", myassistant.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", myassistant.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["paper_account.id"],
-            name=op.f("fk_paper_positions_account_id_paper_account"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_paper_positions")),
-        sa.UniqueConstraint(
-            "account_id", "exchange", "symbol", name=op.f("uq_paper_positions_account_id_exchange_symbol")
-        ),
-    )
-
 
 def downgrade() -> None:
-    op.drop_table("paper_positions")
     with op.batch_alter_table("paper_orders", schema=None) as batch_op:
         batch_op.drop_index("ix_paper_orders_account_id_id")
 
@@ -164,6 +168,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_signal_events_created_at")
 
     op.drop_table("signal_events")
+    op.drop_table("paper_positions")
     with op.batch_alter_table("paper_account", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_paper_account_open",

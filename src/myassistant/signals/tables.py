@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from myassistant.core.db import Base, BigIntPK
@@ -33,7 +33,7 @@ class SignalEvent(Base):
     blocked: Mapped[bool]  # a raw BUY vetoed by the risk policy
     prob: Mapped[float]
     threshold: Mapped[float]
-    model_run_id: Mapped[int | None]
+    model_run_id: Mapped[int | None] = mapped_column(ForeignKey("model_runs.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(String(16))  # endpoint | scheduler | action
     note: Mapped[dict[str, Any]]  # risk metrics and reasons, explanation, headlines
     created_at: Mapped[datetime]
