@@ -34,6 +34,7 @@ FROZEN_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 pytest_plugins = [
     "tests.fixtures.telegram_peer",
     "tests.fixtures.ml",
+    "tests.fixtures.news_peer",
 ]
 
 

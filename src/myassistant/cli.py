@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from myassistant.core.config import Settings
-from myassistant.core.errors import describe_validation_errors
+from myassistant.core.errors import DomainError, describe_validation_errors
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     name="myassistant",
@@ -125,6 +130,105 @@ def peer_telegram(
         f"controls: GET {base}/_peer/state, POST {base}/_peer/inject {{chat_id, text}}, /_peer/faults"
     )
     serve_forever(telegram.create_app(state), host=LOOPBACK, port=port)
+
+
+@contextmanager
+def job_session(settings: Settings) -> Iterator[Session]:
+    """A migrated database and one unit of work for a CLI job; domain errors exit with code 2."""
+    from myassistant.core import migrate as migrations
+    from myassistant.core.db import Database
+
+    settings.ensure_dirs()
+    migrations.upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            yield session
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(code=2) from None
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar; yields the `progress(done, total)` callback jobs accept."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+@app.command("fetch-news")
+def fetch_news(
+    feed: Annotated[
+        list[str] | None, typer.Option("--feed", help="feed URL (repeatable; default NEWS_FEEDS)")
+    ] = None,
+    limit: int | None = typer.Option(None, min=1, max=1000, help="at most this many items per feed"),
+) -> None:
+    """Fetch the news feeds and store new articles."""
+    from rich.table import Table
+
+    from myassistant.news import service as news
+
+    settings = load_settings()
+    with job_session(settings) as session, progress_bar("fetching feeds") as progress:
+        report = news.fetch_news(
+            session, settings=settings, feeds=feed or None, limit=limit, progress=progress
+        )
+    table = Table("feed", "status", "new", "duplicate", "error", title="fetch-news")
+    for result in report.feeds:
+        style = "red" if result.status == "error" else None
+        table.add_row(
+            result.url, result.status, str(result.new), str(result.duplicate), result.error or "", style=style
+        )
+    console.print(table)
+    console.print(
+        f"{report.new} new, {report.duplicate} duplicate, {report.not_modified} not modified, "
+        f"{report.errors} failed"
+    )
+
+
+@app.command("analyze-news")
+def analyze_news(
+    batch_size: int = typer.Option(500, min=1, max=5000, help="articles per batch (one commit each)"),
+    limit: int | None = typer.Option(None, min=1, help="annotate at most this many articles"),
+) -> None:
+    """Annotate articles not analyzed yet: language, sentiment, tags."""
+    from rich.table import Table
+
+    from myassistant.news import service as news
+
+    settings = load_settings()
+    with job_session(settings) as session, progress_bar("analyzing articles") as progress:
+        report = news.analyze_news(session, batch_size=batch_size, limit=limit, progress=progress)
+    table = Table("language", "articles", title=f"analyze-news (analyzer {report.analyzer_version})")
+    for lang, count in sorted(report.by_lang.items(), key=lambda item: -item[1]):
+        table.add_row(lang, str(count))
+    console.print(table)
+    console.print(
+        f"{report.analyzed} analyzed in {report.batches} batches, {report.with_sentiment} with sentiment, "
+        f"{report.tagged} tagged, {report.remaining} remaining"
+    )
+
+
+@peer_app.command("news")
+def peer_news(
+    port: int = typer.Option(8082, min=1, max=65535, help="port on 127.0.0.1"),
+    seed: int = typer.Option(42, help="seed of the generated /gen feeds"),
+    slow_seconds: float = typer.Option(5.0, min=0, help="how long the slow feed makes clients wait"),
+) -> None:
+    """Serve the local news peer: RSS/Atom feeds, good and broken (GET / lists them)."""
+    from myassistant.peers import news as news_peer
+    from myassistant.peers.server import LOOPBACK, serve_forever
+
+    base = f"http://{LOOPBACK}:{port}"
+    console.print(f"news peer on {base}; good feeds for NEWS_FEEDS:")
+    console.print(",".join(base + path for path in news_peer.GOOD_PATHS.values()), soft_wrap=True)
+    serve_forever(news_peer.create_app(seed=seed, slow_seconds=slow_seconds), host=LOOPBACK, port=port)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ TABLE_MODULES = (
     "myassistant.jobs.tables",
     "myassistant.memory.tables",
     "myassistant.ml.tables",
+    "myassistant.news.tables",
     "myassistant.signals.tables",
     "myassistant.trading.tables",
 )
@@ -25,14 +26,20 @@ def load_all_tables() -> MetaData:
     return Base.metadata
 
 
-# Tables that exist in the database but not in the ORM (full-text indexes, their shadow tables).
-UNMANAGED_TABLE_PREFIXES: tuple[str, ...] = ("alembic_version",)
+# Objects that exist in the database but not in the ORM (full-text tables and their shadow tables,
+# full-text indexes, generated search columns), by name prefix; tables, indexes and columns alike.
+UNMANAGED_TABLE_PREFIXES: tuple[str, ...] = (
+    "alembic_version",
+    "articles_fts",  # news: SQLite FTS5 table + shadow tables
+    "ix_articles_fts",  # news: PostgreSQL GIN index on the tsvector column
+    "fts_",  # news: PostgreSQL generated tsvector column articles.fts_tsv
+)
 
 
 def include_in_migrations(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
     """Alembic filter: ignore objects the ORM does not own."""
-    if type_ == "table" and reflected and compare_to is None and name:
+    if type_ in ("table", "index", "column") and reflected and compare_to is None and name:
         return not name.startswith(UNMANAGED_TABLE_PREFIXES)
     return True

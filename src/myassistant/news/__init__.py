@@ -1,0 +1,1 @@
+"""News: RSS/Atom ingestion, full-text search and analysis (language, sentiment, tags)."""
