@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.fixtures.telegram_peer",
     "tests.fixtures.ml",
     "tests.fixtures.news_peer",
+    "tests.fixtures.exchange_peer",
 ]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import myassistant.core.db
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

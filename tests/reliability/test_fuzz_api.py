@@ -12,7 +12,9 @@ from myassistant.api.app import create_app
 # Routes that call outside peers are fuzzed in their own suites, with the peer running.
 SKIPPED_PATHS: tuple[str, ...] = (
     "/notify/test",  # sends to Telegram; 502/503 are its answers (tests/api/test_notify_api.py)
-    "/news/fetch",  # fetches any URL it is given; fuzzed with loopback URLs in tests/reliability/test_news_fuzz.py
+    "/news/fetch",  # fetches any URL; fuzzed with loopback URLs in tests/reliability/test_news_fuzz.py
+    "/prices/fetch",  # calls the exchange; fuzzed against the exchange peer in the market suite
+    "/watchlist/discover",  # likewise
 )
 EXAMPLES_PER_OPERATION = 30
 

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__, diagnostics
 from myassistant.api.errors import install_error_handlers
-from myassistant.api.routes import automation, memory, model, news, notify, risk, system
+from myassistant.api.routes import automation, memory, model, news, notify, prices, risk, system, watchlist
 from myassistant.api.security import require_token_for_mutations
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
@@ -31,6 +31,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     notify.router,
     model.router,
     news.router,
+    prices.router,
+    watchlist.router,
 )
 
 DESCRIPTION = (

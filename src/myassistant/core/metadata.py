@@ -14,6 +14,7 @@ TABLE_MODULES = (
     "myassistant.memory.tables",
     "myassistant.ml.tables",
     "myassistant.news.tables",
+    "myassistant.market.tables",
     "myassistant.signals.tables",
     "myassistant.trading.tables",
 )

@@ -1,0 +1,1 @@
+"""Market data: exchange prices (ccxt), the watchlist and its discovery."""
