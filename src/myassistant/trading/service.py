@@ -146,6 +146,15 @@ def close_position(
     return OrderRead.model_validate(order)
 
 
+def close_at_market(session: Session, *, exchange: str, symbol: str, latest_price: PriceLookup) -> OrderRead:
+    """Sell a whole position at the latest stored close of its timeframe; 404 without a position."""
+    position = _position(session, open_account(session).id, exchange, symbol)
+    if position is None:
+        raise NotFound(f"no open paper position in {symbol} on {exchange}")
+    quote = latest_price(session, exchange, symbol, position.timeframe)
+    return close_position(session, exchange=exchange, symbol=symbol, quote=quote)
+
+
 def apply_exits(
     session: Session, *, latest_price: PriceLookup, timeframe_seconds: Callable[[str], int]
 ) -> list[OrderRead]:
