@@ -32,6 +32,7 @@ DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FROZEN_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 pytest_plugins = [
+    "tests.fixtures.decision",
     "tests.fixtures.telegram_peer",
     "tests.fixtures.ml",
     "tests.fixtures.news_peer",

@@ -379,3 +379,65 @@ def peer_exchange(
 
 if __name__ == "__main__":
     app()
+
+
+def run_job_command(kind: str, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a job or action through the jobs runner (recorded in job_runs, never overlapping), source "cli"."""
+    from myassistant.core.db import Database
+    from myassistant.jobs import catalog, service
+    from myassistant.jobs.runner import JobLocks
+
+    settings = load_settings()
+    settings.ensure_dirs()
+    database = Database(settings.database_url)
+    table = catalog.job_table() if kind == "job" else catalog.action_table()
+    try:
+        outcome = service.run_now(
+            database=database,
+            settings=settings,
+            jobs=table,
+            locks=JobLocks(database, settings),
+            name=name,
+            source="cli",
+            params=params,
+        )
+    except DomainError as exc:
+        raise _domain_error_exit(exc) from None
+    finally:
+        database.dispose()
+    if outcome.status != "ok":
+        err_console.print(f"[red]{name} failed:[/red] {outcome.error}")
+        raise typer.Exit(code=1)
+    return outcome.stats
+
+
+@app.command()
+def signals(
+    symbol: str | None = typer.Option(None, help="one pair (default: every watchlist pair)"),
+    exchange: str | None = typer.Option(None, help="default: DEFAULT_EXCHANGE"),
+    timeframe: str | None = typer.Option(None, help="default: DEFAULT_TIMEFRAME"),
+    horizon_steps: int | None = typer.Option(None, min=1, help="default: DEFAULT_HORIZON_STEPS"),
+    trade: bool = typer.Option(True, help="paper-trade final BUY signals (as the scheduler does)"),
+) -> None:
+    """Signal on the last closed bar (one pair or the watchlist), apply the risk policy, paper-trade BUYs."""
+    from rich.table import Table
+
+    if symbol:
+        params = {
+            "symbol": symbol,
+            "exchange": exchange,
+            "timeframe": timeframe,
+            "horizon_steps": horizon_steps,
+            "trade": trade,
+        }
+        stats = run_job_command("action", "signal_once", {k: v for k, v in params.items() if v is not None})
+    else:
+        stats = run_job_command("job" if trade else "action", "make_signals" if trade else "scan_watchlist")
+    table = Table("pairs", "new events", "BUY", "blocked", "orders", "errors")
+    table.add_row(
+        *(str(stats.get(key, 0)) for key in ("pairs", "created", "buys", "blocked", "orders")),
+        str(len(stats.get("errors", {}))),
+    )
+    console.print(table)
+    for pair, error in stats.get("errors", {}).items():
+        err_console.print(f"[yellow]{pair}:[/yellow] {error}")

@@ -12,7 +12,19 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__, diagnostics
 from myassistant.api.errors import install_error_handlers
-from myassistant.api.routes import automation, memory, model, news, notify, prices, risk, system, watchlist
+from myassistant.api.routes import (
+    automation,
+    memory,
+    model,
+    news,
+    notify,
+    prices,
+    risk,
+    signals,
+    system,
+    trade,
+    watchlist,
+)
 from myassistant.api.security import require_token_for_mutations
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
@@ -27,6 +39,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     memory.router,
     risk.router,
+    signals.router,
+    trade.router,
     automation.router,
     notify.router,
     model.router,
