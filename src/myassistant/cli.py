@@ -377,17 +377,18 @@ def peer_exchange(
     serve_forever(create_app(ExchangePeer(seed=seed, clock=SystemClock())), host=LOOPBACK, port=port)
 
 
-# --- models: run through the jobs runner (a job_runs row each, never overlapping) ----------------
-
-
-def _run_through_runner(settings: Settings, table: Any, name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Run a job/task as source "cli"; exits 1 with the recorded error when it fails."""
+def run_job_command(kind: str, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a job, action or CLI task through the jobs runner (recorded in job_runs, never overlapping),
+    source "cli"."""
+    from myassistant.jobs import catalog, service
     from myassistant.jobs.runner import JobLocks
-    from myassistant.jobs.service import run_now
 
-    database = _database(settings)
+    settings = load_settings()
+    database = _database(settings)  # a fresh database is migrated first
+    tables = {"job": catalog.job_table, "action": catalog.action_table, "task": catalog.task_table}
+    table = tables[kind]()
     try:
-        outcome = run_now(
+        outcome = service.run_now(
             database=database,
             settings=settings,
             jobs=table,
@@ -401,9 +402,44 @@ def _run_through_runner(settings: Settings, table: Any, name: str, params: dict[
     finally:
         database.dispose()
     if outcome.status != "ok":
-        err_console.print(f"[red]{name} failed (job run {outcome.run_id}):[/red] {outcome.error}")
+        err_console.print(f"[red]{name} failed:[/red] {outcome.error}")
         raise typer.Exit(code=1)
     return outcome.stats
+
+
+@app.command()
+def signals(
+    symbol: str | None = typer.Option(None, help="one pair (default: every watchlist pair)"),
+    exchange: str | None = typer.Option(None, help="default: DEFAULT_EXCHANGE"),
+    timeframe: str | None = typer.Option(None, help="default: DEFAULT_TIMEFRAME"),
+    horizon_steps: int | None = typer.Option(None, min=1, help="default: DEFAULT_HORIZON_STEPS"),
+    trade: bool = typer.Option(True, help="paper-trade final BUY signals (as the scheduler does)"),
+) -> None:
+    """Signal on the last closed bar (one pair or the watchlist), apply the risk policy, paper-trade BUYs."""
+    from rich.table import Table
+
+    if symbol:
+        params = {
+            "symbol": symbol,
+            "exchange": exchange,
+            "timeframe": timeframe,
+            "horizon_steps": horizon_steps,
+            "trade": trade,
+        }
+        stats = run_job_command("action", "signal_once", {k: v for k, v in params.items() if v is not None})
+    else:
+        stats = run_job_command("job" if trade else "action", "make_signals" if trade else "scan_watchlist")
+    table = Table("pairs", "new events", "BUY", "blocked", "orders", "errors")
+    table.add_row(
+        *(str(stats.get(key, 0)) for key in ("pairs", "created", "buys", "blocked", "orders")),
+        str(len(stats.get("errors", {}))),
+    )
+    console.print(table)
+    for pair, error in stats.get("errors", {}).items():
+        err_console.print(f"[yellow]{pair}:[/yellow] {error}")
+
+
+# --- models (through the jobs runner, like every job command) ------------------------------------
 
 
 def _pair_params(
@@ -436,13 +472,10 @@ def build_dataset(
     """Build a pair's dataset from the stored prices and news and save it as parquet."""
     from rich.table import Table
 
-    from myassistant.ml.jobs import CLI_TASKS
-
-    settings = load_settings()
     params = _pair_params(symbol, exchange, timeframe, horizon_steps)
     params.update({k: v for k, v in {"start": start, "end": end, "bars": bars}.items() if v is not None})
     with console.status(f"building the dataset of {symbol}"):
-        built = _run_through_runner(settings, CLI_TASKS, "build_dataset", params)
+        built = run_job_command("task", "build_dataset", params)
     balance = built["class_balance"]
     table = Table(
         "dataset", "rows", "labelled", "from", "to", "positive rate", "features", title="build-dataset"
@@ -476,12 +509,9 @@ def train(
     """Train one pair's model on its last train_bars closed bars and consider promoting it."""
     from rich.table import Table
 
-    from myassistant.ml.jobs import CLI_TASKS
-
-    settings = load_settings()
     params = {**_pair_params(symbol, exchange, timeframe, horizon_steps), "fetch": fetch}
     with progress_bar(f"training {symbol}"):
-        result = _run_through_runner(settings, CLI_TASKS, "train", params)
+        result = run_job_command("task", "train", params)
     run, promotion, history = result["run"], result["promotion"], result["history"]
     test = run["metrics"]["test"]
     backtest = test["backtest"]
@@ -515,7 +545,6 @@ def train_missing(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from myassistant.jobs.catalog import action_table
     from myassistant.market import service as market
     from myassistant.ml.jobs import PROGRESS_PARAM
     from myassistant.ml.schemas import PairTrainOutcome
@@ -530,9 +559,7 @@ def train_missing(
         def advance(outcome: PairTrainOutcome) -> None:
             progress.update(task, advance=1, description=f"{outcome.symbol}: {outcome.action}")
 
-        report = _run_through_runner(
-            settings, action_table(), "train_missing", {"fetch": fetch, PROGRESS_PARAM: advance}
-        )
+        report = run_job_command("action", "train_missing", {"fetch": fetch, PROGRESS_PARAM: advance})
     table = Table("pair", "was", "action", "run", "test AUC", "why", title="train-missing")
     for pair in report["pairs"]:
         style = {"failed": "red", "trained": "green"}.get(pair["action"])

@@ -86,4 +86,4 @@ def test_a_cli_run_never_overlaps_the_same_job_running_elsewhere(cli_env, settin
     training = named_lock(database, "ml-training", lock_dir=lock_dir_for(database, settings.artifacts_dir))
     with held_lock(training):
         result = runner.invoke(app, ["train-missing"])
-    assert result.exit_code == 1 and "already running" in result.output
+    assert result.exit_code == 1 and "already running" in " ".join(result.output.split())

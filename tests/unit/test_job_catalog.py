@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from apscheduler.triggers.cron import CronTrigger
 
-from myassistant.jobs.catalog import action_table, job_table
+from myassistant.jobs.catalog import action_table, job_table, task_table
 
 NOW = datetime(2026, 1, 15, 12, 0, 5, tzinfo=UTC)
 
@@ -21,11 +21,13 @@ def test_each_job_fires_at_its_documented_time() -> None:
         "fetch_news": datetime(2026, 1, 15, 12, 10, tzinfo=UTC),
         "analyze_news": datetime(2026, 1, 15, 12, 2, tzinfo=UTC),
         "fetch_prices": datetime(2026, 1, 15, 12, 0, 20, tzinfo=UTC),  # 20 s after the 15-minute close
+        "make_signals": datetime(2026, 1, 15, 12, 0, 40, tzinfo=UTC),  # after fetch_prices
         "train_models": datetime(2026, 1, 16, 2, 0, tzinfo=UTC),
     }
     assert {job.trigger for job in job_table().all()} == {"cron"}
 
 
-def test_train_missing_is_an_action_not_a_scheduled_job() -> None:
-    assert action_table().names() == ["train_missing"]
-    assert "train_missing" not in job_table().names()
+def test_actions_and_cli_tasks_are_never_scheduled() -> None:
+    assert action_table().names() == ["signal_once", "scan_watchlist", "train_missing"]
+    assert task_table().names() == ["build_dataset", "train"]
+    assert not set(job_table().names()) & {*action_table().names(), *task_table().names()}

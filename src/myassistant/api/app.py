@@ -21,7 +21,9 @@ from myassistant.api.routes import (
     notify,
     prices,
     risk,
+    signals,
     system,
+    trade,
     watchlist,
 )
 from myassistant.api.security import require_token_for_mutations
@@ -38,6 +40,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     memory.router,
     risk.router,
+    signals.router,
+    trade.router,
     automation.router,
     notify.router,
     model.router,

@@ -15,6 +15,8 @@ TABLE_MODULES = (
     "myassistant.ml.tables",
     "myassistant.news.tables",
     "myassistant.market.tables",
+    "myassistant.signals.tables",
+    "myassistant.trading.tables",
 )
 
 

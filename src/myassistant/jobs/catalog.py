@@ -6,6 +6,7 @@ from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, ev
 from myassistant.market import jobs as market_jobs
 from myassistant.ml import jobs as ml_jobs
 from myassistant.news import jobs as news_jobs
+from myassistant.signals import jobs as signal_jobs
 
 # Scheduled jobs (SPEC §13), in the order they are listed.
 JOBS: tuple[JobDefinition, ...] = (
@@ -25,6 +26,12 @@ JOBS: tuple[JobDefinition, ...] = (
         "fetch the watchlist's new closed bars, just after each 15-minute close",
     ),
     define(
+        "make_signals",
+        signal_jobs.make_signals,
+        every(15, offset_s=40),
+        "refresh prices, signal every watchlist pair on its last closed bar, paper-trade BUYs, apply exits",
+    ),
+    define(
         "train_models",
         ml_jobs.train_models,
         daily(2, 0),
@@ -35,11 +42,30 @@ JOBS: tuple[JobDefinition, ...] = (
 # One-off actions for POST /automation/run {"action": ...}; never scheduled.
 ACTIONS: tuple[JobDefinition, ...] = (
     define(
+        "signal_once",
+        signal_jobs.signal_once,
+        ("manual", {}),
+        "one pair (symbol, exchange, timeframe, horizon_steps): signal and paper-trade a BUY",
+    ),
+    define(
+        "scan_watchlist",
+        signal_jobs.scan_watchlist,
+        ("manual", {}),
+        "signal every watchlist pair, never trade",
+    ),
+    define(
         "train_missing",
         ml_jobs.train_missing,
         ("manual", {}),
         "train the watchlist pairs that need it now (params: fetch)",
     ),
+)
+
+# Run by CLI commands through the runner (a job_runs row each, never overlapping); neither scheduled
+# nor actions: the API has its own routes for them (POST /dataset/build, POST /model/train).
+TASKS: tuple[JobDefinition, ...] = (
+    define("build_dataset", ml_jobs.build_dataset, ("manual", {}), "build and store one pair's dataset"),
+    define("train", ml_jobs.train, ("manual", {}), "train one pair's model"),
 )
 
 
@@ -49,3 +75,7 @@ def job_table() -> JobTable:
 
 def action_table() -> JobTable:
     return JobTable(ACTIONS, kind="action")
+
+
+def task_table() -> JobTable:
+    return JobTable(TASKS, kind="task")

@@ -17,7 +17,6 @@ from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.errors import Conflict, InvalidInput, describe_validation_errors, field_errors
 from myassistant.core.locks import lock_dir_for, named_lock
-from myassistant.jobs.registry import JobTable, define
 from myassistant.jobs.runner import JobContext
 from myassistant.ml import datasets, service
 from myassistant.ml.schemas import DatasetBuildRequest, PairTrainOutcome, TrainMissingRequest, TrainRequest
@@ -98,14 +97,3 @@ def train(context: JobContext) -> dict[str, Any]:
         "promotion": result.outcome.promotion.model_dump(mode="json") if result.outcome.promotion else None,
         "history": result.history.model_dump(mode="json") if result.history else None,
     }
-
-
-# Run by the CLI through the runner (recorded in job_runs, never overlapping); not scheduled and not
-# actions of POST /automation/run, which has POST /dataset/build and POST /model/train for them.
-CLI_TASKS = JobTable(
-    (
-        define("build_dataset", build_dataset, ("manual", {}), "build and store one pair's dataset"),
-        define("train", train, ("manual", {}), "train one pair's model"),
-    ),
-    kind="task",
-)

@@ -477,19 +477,29 @@ class LiveRow(NamedTuple):
         return len(self.prices) >= WARMUP_BARS
 
 
-def live_feature_row(session: Session, *, settings: Settings, pair: PairLike) -> LiveRow:
-    """The features of the pair's newest stored bar, from WARMUP_BARS bars of history and the news.
+def live_feature_row(
+    session: Session, *, settings: Settings, pair: PairLike, bar_ts: datetime | None = None
+) -> LiveRow:
+    """The features of the pair's newest stored bar (or of `bar_ts`), from WARMUP_BARS bars of history.
 
-    For the decision loop: stable signature. Stored bars are closed bars, so `bar_ts` is the last
-    closed bar the store knows; comparing it with the clock (is it the latest?) is the caller's call.
-    PreconditionFailed (412) when no prices are stored. `settings` is unused today.
+    For the decision loop: stable signature. Stored bars are closed bars, so by default `bar_ts` is
+    the last closed bar the store knows; comparing it with the clock (is it the latest?) is the
+    caller's call. PreconditionFailed (412) when no prices are stored (or not the bar asked for).
+    `settings` is unused today.
     """
     key = as_pair_key(pair)
     prices = market.load_prices(
-        session, exchange=key.exchange, symbol=key.symbol, timeframe=key.timeframe, limit=WARMUP_BARS
+        session,
+        exchange=key.exchange,
+        symbol=key.symbol,
+        timeframe=key.timeframe,
+        end=bar_ts,
+        limit=WARMUP_BARS,
     )
     if prices.empty:
         raise _no_prices(key)
+    if bar_ts is not None and prices.index[-1] != pd.Timestamp(bar_ts):
+        raise _no_prices(key, f"the bar of {bar_ts.isoformat()} is not stored")
     features = build_features(
         prices,
         _news_for(session, prices.iloc[-1:], key.timeframe),

@@ -1,0 +1,63 @@
+"""The decision loop as jobs and actions (scheduler, POST /automation/run, CLI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from myassistant.core.errors import InvalidInput
+from myassistant.jobs.runner import JobContext
+from myassistant.market import logic as market_logic
+from myassistant.market import service as market
+from myassistant.signals import service
+from myassistant.signals.service import latest_quotes
+from myassistant.trading import service as broker
+
+
+def make_signals(context: JobContext) -> dict[str, Any]:
+    """Every watchlist pair: refresh prices, signal on the last closed bar and trade BUYs; then exits."""
+    database, settings = context.database, context.settings
+    with database.session() as session:
+        pairs = service.watchlist_pairs(session, settings=settings)
+        market.fetch_many(session, settings=settings)  # concurrent refresh; failures show up per pair below
+    results = service.scan(database, settings=settings, pairs=pairs, source="scheduler", trade=True)
+    with database.session() as session:
+        exits = broker.apply_exits(
+            session,
+            latest_price=latest_quotes,
+            timeframe_seconds=lambda tf: market_logic.timeframe_ms(tf) // 1000,
+        )
+        filled = service.fill_forward_returns(session)
+    return service.summarise(results) | {"exits": len(exits), "forward_returns_filled": filled}
+
+
+def scan_watchlist(context: JobContext) -> dict[str, Any]:
+    """Signal every watchlist pair now, without trading."""
+    with context.database.session() as session:
+        pairs = service.watchlist_pairs(session, settings=context.settings)
+    results = service.scan(
+        context.database, settings=context.settings, pairs=pairs, source="action", trade=False
+    )
+    return service.summarise(results) | {"results": [r.model_dump(mode="json") for r in results]}
+
+
+def signal_once(context: JobContext) -> dict[str, Any]:
+    """One pair (params: symbol; optional exchange, timeframe, horizon_steps, trade=true): signal, trade."""
+    params = context.params
+    if not isinstance(params.get("symbol"), str):
+        raise InvalidInput(
+            "signal_once needs 'symbol' (e.g. \"BTC/USDT\"); optional exchange, timeframe, horizon_steps"
+        )
+    horizon = params.get("horizon_steps")
+    if horizon is not None and (not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1):
+        raise InvalidInput("horizon_steps must be a positive integer")
+    pair = service.resolve_pair(
+        context.settings,
+        exchange=params.get("exchange"),
+        symbol=params["symbol"],
+        timeframe=params.get("timeframe"),
+        horizon_steps=horizon,
+    )
+    results = service.scan(
+        context.database, settings=context.settings, pairs=[pair], source="action", trade=True
+    )
+    return service.summarise(results) | {"results": [r.model_dump(mode="json") for r in results]}

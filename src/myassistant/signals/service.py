@@ -1,0 +1,420 @@
+"""The decision loop: the last closed bar → prediction → risk policy → stored event → paper order.
+
+One function, `make_signal`, serves the endpoint, the scheduler and the actions. An event is stored
+once per (exchange, symbol, timeframe, bar): a second call for the same bar returns the stored event
+with `created=False` and triggers nothing downstream, so retries and concurrent calls are safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from myassistant.core import clock
+from myassistant.core.config import Settings
+from myassistant.core.db import Database, insert_ignoring_conflicts
+from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
+from myassistant.market import logic as market_logic
+from myassistant.market import service as market
+from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS, coin_tag
+from myassistant.ml.predictors import top_contributions
+from myassistant.ml.registry import LoadedModel, load_model_for
+from myassistant.ml.service import live_feature_row
+from myassistant.news import service as news
+from myassistant.signals import logic, policy, risk
+from myassistant.signals.schemas import ScanResult, SignalEventRead, SignalOutcome
+from myassistant.signals.tables import SignalEvent
+from myassistant.trading import service as broker
+from myassistant.trading.costs import rates_from_bps
+from myassistant.trading.logic import plan_buy
+from myassistant.trading.service import Quote, SeriesKey
+
+HEADLINES_IN_NOTE = 3
+CONTRIBUTIONS_IN_NOTE = 5
+
+
+@dataclass(frozen=True)
+class SignalPair:
+    exchange: str
+    symbol: str
+    timeframe: str
+    horizon_steps: int
+
+
+def resolve_pair(
+    settings: Settings, *, exchange: str | None, symbol: str, timeframe: str | None, horizon_steps: int | None
+) -> SignalPair:
+    """Apply the settings' defaults and validate; 422 names what is wrong."""
+    exchange = exchange or settings.default_exchange
+    timeframe = timeframe or settings.default_timeframe
+    try:
+        market_logic.timeframe_ms(timeframe)
+        return SignalPair(
+            exchange=market_logic.normalise_exchange(exchange),
+            symbol=market_logic.normalise_symbol(symbol),
+            timeframe=timeframe,
+            horizon_steps=horizon_steps or settings.default_horizon_steps,
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def latest_quotes(session: Session, keys: Sequence[SeriesKey]) -> dict[SeriesKey, Quote]:
+    """The newest stored close of each (exchange, symbol, timeframe), for the paper broker."""
+    return {
+        key: Quote(bar_dt=bar.ts, price=Decimal(repr(bar.close)))
+        for key, bar in market.latest_closes(session, keys=keys).items()
+    }
+
+
+def make_signal(
+    session: Session,
+    *,
+    settings: Settings,
+    pair: SignalPair,
+    source: str,
+    trade: bool = False,
+    refresh: bool = True,
+) -> SignalOutcome:
+    """Predict on the last closed bar, apply the risk policy, store the event once, then act on it."""
+    bar_dt = _last_closed_bar(session, settings, pair, refresh=refresh)
+    stored = event_for_bar(session, pair, bar_dt)
+    if stored is not None:
+        return SignalOutcome(created=False, event=SignalEventRead.model_validate(stored))
+    model = load_model_for(
+        session,
+        settings=settings,
+        exchange=pair.exchange,
+        symbol=pair.symbol,
+        timeframe=pair.timeframe,
+        horizon_steps=pair.horizon_steps,
+    )
+    live = live_feature_row(session, settings=settings, pair=pair, bar_ts=bar_dt)
+    prices, row = live.prices, live.features.iloc[0]
+    price = float(prices["close"].iloc[-1])
+    prob = float(model.predict(_model_input(row, model))[0])
+    decision = _risk_decision(session, pair, bar_dt, prob, model.threshold, row, price)
+    note = _note(session, pair, bar_dt, model, row, decision)
+    event, created = _store_event(session, pair, bar_dt, price, prob, model, decision, source, note)
+    outcome = SignalOutcome(created=created, event=SignalEventRead.model_validate(event))
+    if created and trade and event.final_signal == "buy":
+        _trade(session, event, outcome)
+    return outcome
+
+
+def event_for_bar(session: Session, pair: SignalPair, bar_dt: datetime) -> SignalEvent | None:
+    query = select(SignalEvent).where(
+        SignalEvent.exchange == pair.exchange,
+        SignalEvent.symbol == pair.symbol,
+        SignalEvent.timeframe == pair.timeframe,
+        SignalEvent.bar_dt == bar_dt,
+    )
+    return session.scalars(query).one_or_none()
+
+
+def recent(
+    session: Session,
+    *,
+    limit: int = 50,
+    exchange: str | None = None,
+    symbol: str | None = None,
+    final_signal: str | None = None,
+    since: datetime | None = None,
+    blocked: bool | None = None,
+) -> Sequence[SignalEvent]:
+    """Newest events first, filtered."""
+    query = select(SignalEvent).order_by(SignalEvent.id.desc()).limit(limit)
+    if exchange:
+        query = query.where(SignalEvent.exchange == exchange.lower())
+    if symbol:
+        query = query.where(SignalEvent.symbol == symbol.upper())
+    if final_signal:
+        query = query.where(SignalEvent.final_signal == final_signal)
+    if since is not None:
+        query = query.where(SignalEvent.created_at >= since)
+    if blocked is not None:
+        query = query.where(SignalEvent.blocked.is_(blocked))
+    return session.scalars(query).all()
+
+
+def _last_closed_bar(session: Session, settings: Settings, pair: SignalPair, *, refresh: bool) -> datetime:
+    """The last closed bar, refreshing stored prices first when they end before it."""
+    expected = market_logic.from_ms(
+        market_logic.last_closed_open(market_logic.to_ms(clock.now()), pair.timeframe)
+    )
+    latest = market.latest_bar(session, exchange=pair.exchange, symbol=pair.symbol, timeframe=pair.timeframe)
+    problem = ""
+    if refresh and (latest is None or latest.ts < expected):
+        try:
+            market.fetch_prices(
+                session,
+                settings=settings,
+                exchange=pair.exchange,
+                symbol=pair.symbol,
+                timeframe=pair.timeframe,
+                limit=WARMUP_BARS,
+            )
+        except DomainError as exc:
+            problem = f"; refreshing failed: {exc.detail}"
+        latest = market.latest_bar(
+            session, exchange=pair.exchange, symbol=pair.symbol, timeframe=pair.timeframe
+        )
+    if latest is None:
+        raise PreconditionFailed(
+            f"no prices stored for {pair.exchange} {pair.symbol} {pair.timeframe}{problem}"
+        )
+    if latest.ts < expected:
+        raise PreconditionFailed(
+            f"prices for {pair.exchange} {pair.symbol} {pair.timeframe} end at {latest.ts.isoformat()}, "
+            f"but the last closed bar is {expected.isoformat()}: a signal on old data would mislead{problem}"
+        )
+    return expected
+
+
+def _model_input(row: pd.Series, model: LoadedModel) -> NDArray[np.float64]:
+    missing = [name for name in model.features if name not in row.index]
+    if missing:
+        raise PreconditionFailed(
+            f"model run {model.run_id} needs features this build does not make: {missing}"
+        )
+    values: NDArray[np.float64] = row[list(model.features)].to_numpy(dtype=np.float64)
+    return values.reshape(1, -1)
+
+
+def _finite(value: Any) -> float | None:
+    number = float(value)
+    return number if np.isfinite(number) else None
+
+
+def _risk_decision(
+    session: Session,
+    pair: SignalPair,
+    bar_dt: datetime,
+    prob: float,
+    threshold: float,
+    row: pd.Series,
+    price: float,
+) -> risk.RiskDecision:
+    close_time = bar_dt + timedelta(milliseconds=market_logic.timeframe_ms(pair.timeframe))
+    inputs = risk.RiskInputs(
+        symbol=pair.symbol,
+        raw_signal="buy" if prob >= threshold else "flat",
+        prob=prob,
+        threshold=threshold,
+        bar_close=close_time,
+        vol_norm=_finite(row["vol_norm"]),
+        ret_std_24=_finite(row["ret_std_24"]),
+        last_buy_bar_close=_last_buy_close(session, pair, bar_dt),
+    )
+    return risk.evaluate(inputs, policy.current(session), _broker_state(session, pair, price))
+
+
+def _last_buy_close(session: Session, pair: SignalPair, bar_dt: datetime) -> datetime | None:
+    """When the pair's last BUY before this bar closed: cooldowns count in event time, not wall time."""
+    query = (
+        select(SignalEvent.bar_close)
+        .where(
+            SignalEvent.exchange == pair.exchange,
+            SignalEvent.symbol == pair.symbol,
+            SignalEvent.timeframe == pair.timeframe,
+            SignalEvent.final_signal == "buy",
+            SignalEvent.bar_dt < bar_dt,
+        )
+        .order_by(SignalEvent.bar_dt.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def _broker_state(session: Session, pair: SignalPair, price: float) -> risk.BrokerState:
+    marked = broker.positions(session, latest_price=latest_quotes)
+    equity = broker.equity(session, latest_price=latest_quotes, marked=marked)
+    held = sum(
+        (p.market_value for p in marked if (p.exchange, p.symbol) == (pair.exchange, pair.symbol)), Decimal(0)
+    )
+    order = plan_buy(cash=equity.cash, price=Decimal(repr(price)), settings=broker.broker_settings(session))
+    return risk.BrokerState(
+        equity=float(equity.equity),
+        open_positions=equity.open_positions,
+        symbol_position_value=float(held),
+        order_notional=float(order.notional + order.fee),
+    )
+
+
+def _note(
+    session: Session,
+    pair: SignalPair,
+    bar_dt: datetime,
+    model: LoadedModel,
+    row: pd.Series,
+    decision: risk.RiskDecision,
+) -> dict[str, Any]:
+    close_time = bar_dt + timedelta(milliseconds=market_logic.timeframe_ms(pair.timeframe))
+    headlines = news.latest_headlines(
+        session, tag=coin_tag(pair.symbol), limit=HEADLINES_IN_NOTE, before=close_time
+    )
+    return {
+        "risk": {
+            "policy_enabled": decision.policy_enabled,
+            "metrics": {key: _json_number(value) for key, value in decision.metrics.items()},
+            "reasons": [reason.as_dict() for reason in decision.reasons],
+        },
+        "model": {"run_id": model.run_id, "choice": model.source, "trained_at": model.created_at.isoformat()},
+        "explanation": {
+            "top_features": top_contributions(
+                model.predictor, _model_input(row, model)[0], limit=CONTRIBUTIONS_IN_NOTE
+            ),
+            "headlines": [headline.model_dump(mode="json") for headline in headlines],
+        },
+        "features": {name: _finite(row[name]) for name in FEATURE_COLUMNS},
+    }
+
+
+def _json_number(value: Any) -> Any:
+    return _finite(value) if isinstance(value, float | int) and not isinstance(value, bool) else value
+
+
+def _store_event(
+    session: Session,
+    pair: SignalPair,
+    bar_dt: datetime,
+    price: float,
+    prob: float,
+    model: LoadedModel,
+    decision: risk.RiskDecision,
+    source: str,
+    note: dict[str, Any],
+) -> tuple[SignalEvent, bool]:
+    close_time = bar_dt + timedelta(milliseconds=market_logic.timeframe_ms(pair.timeframe))
+    event_id = session.execute(
+        insert_ignoring_conflicts(session, SignalEvent.__table__)
+        .values(
+            exchange=pair.exchange,
+            symbol=pair.symbol,
+            timeframe=pair.timeframe,
+            horizon_steps=pair.horizon_steps,
+            bar_dt=bar_dt,
+            bar_close=close_time,
+            price=price,
+            raw_signal=decision.raw_signal,
+            final_signal=decision.final_signal,
+            blocked=decision.blocked,
+            prob=prob,
+            threshold=model.threshold,
+            model_run_id=model.run_id,
+            source=source,
+            note=note,
+            created_at=clock.now(),
+            forward_return=None,
+            forward_filled_at=None,
+        )
+        .returning(SignalEvent.id)
+    ).scalar_one_or_none()
+    event = (
+        session.get(SignalEvent, event_id) if event_id is not None else event_for_bar(session, pair, bar_dt)
+    )
+    assert event is not None  # inserted now, or by the concurrent call that won the race
+    return event, event_id is not None
+
+
+def _trade(session: Session, event: SignalEvent, outcome: SignalOutcome) -> None:
+    order = broker.buy_for_signal(
+        session,
+        signal_event_id=event.id,
+        exchange=event.exchange,
+        symbol=event.symbol,
+        timeframe=event.timeframe,
+        horizon_steps=event.horizon_steps,
+        price=Decimal(repr(event.price)),
+        bar_dt=event.bar_dt,
+    )
+    outcome.order = order
+    if order is None:
+        outcome.trade_skipped = "the cash left buys nothing at this price"
+
+
+def fill_forward_returns(session: Session, *, limit: int = 10_000) -> int:
+    """Give every event whose horizon has passed its realised return after fees and slippage.
+
+    The trade is the backtest's: enter at the next bar's open, exit `horizon_steps` bars later at the
+    open, costs from the paper broker settings. Blocked BUYs get it too, so a veto can be judged by
+    what it would have earned. Returns how many events were filled.
+    """
+    pending = session.scalars(
+        select(SignalEvent).where(SignalEvent.forward_return.is_(None)).order_by(SignalEvent.id).limit(limit)
+    ).all()
+    groups: dict[tuple[str, str, str, int], list[SignalEvent]] = {}
+    for event in pending:
+        groups.setdefault((event.exchange, event.symbol, event.timeframe, event.horizon_steps), []).append(
+            event
+        )
+    costs = broker.broker_settings(session)
+    float_rates = rates_from_bps(float(costs.fee_bps), float(costs.slippage_bps))
+    now, filled = clock.now(), 0
+    for (exchange, symbol, timeframe, horizon), events in groups.items():
+        step = timedelta(milliseconds=market_logic.timeframe_ms(timeframe))
+        prices = market.load_prices(
+            session,
+            exchange=exchange,
+            symbol=symbol,
+            timeframe=timeframe,
+            start=min(e.bar_dt for e in events) + step,
+            end=max(e.bar_dt for e in events) + step * (horizon + 1),
+        )
+        returns = logic.forward_returns(
+            prices, [e.bar_dt for e in events], horizon_steps=horizon, timeframe=timeframe, rates=float_rates
+        )
+        for event, value in zip(events, returns, strict=True):
+            if value is not None:
+                event.forward_return, event.forward_filled_at = value, now
+                filled += 1
+    return filled
+
+
+def scan(
+    database: Database,
+    *,
+    settings: Settings,
+    pairs: Sequence[SignalPair],
+    source: str,
+    trade: bool,
+) -> list[ScanResult]:
+    """One decision-loop pass per pair, each in its own transaction; a failing pair never stops the rest."""
+    results = []
+    for pair in pairs:
+        try:
+            with database.session() as session:
+                outcome = make_signal(session, settings=settings, pair=pair, source=source, trade=trade)
+            results.append(ScanResult(**pair.__dict__, outcome=outcome))
+        except DomainError as exc:
+            results.append(ScanResult(**pair.__dict__, error=exc.detail, status_code=exc.status_code))
+    return results
+
+
+def watchlist_pairs(session: Session, *, settings: Settings) -> list[SignalPair]:
+    return [
+        SignalPair(p.exchange, p.symbol, p.timeframe, p.horizon_steps)
+        for p in market.pairs_for_jobs(session, settings=settings)
+    ]
+
+
+def summarise(results: Sequence[ScanResult]) -> dict[str, Any]:
+    """Counts for job_runs stats and CLI tables."""
+    outcomes = [r.outcome for r in results if r.outcome is not None]
+    return {
+        "pairs": len(results),
+        "created": sum(o.created for o in outcomes),
+        "buys": sum(o.created and o.event.final_signal == "buy" for o in outcomes),
+        "blocked": sum(o.created and o.event.blocked for o in outcomes),
+        "orders": sum(o.order is not None for o in outcomes),
+        "errors": {f"{r.exchange} {r.symbol} {r.timeframe}": r.error for r in results if r.error},
+    }
