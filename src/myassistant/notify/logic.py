@@ -7,9 +7,9 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from myassistant.notify.schemas import Lang, NotifyConfig
 
@@ -70,6 +70,96 @@ class SignalNotice:
     headlines: tuple[str, ...] = ()
 
 
+class StoredSignal(Protocol):
+    """A stored signal event as notifications read it (the ORM row or its API model)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def exchange(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def timeframe(self) -> str: ...
+    @property
+    def horizon_steps(self) -> int: ...
+    @property
+    def bar_dt(self) -> datetime: ...
+    @property
+    def raw_signal(self) -> str: ...
+    @property
+    def final_signal(self) -> str: ...
+    @property
+    def prob(self) -> float: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def blocked(self) -> bool: ...
+    @property
+    def model_run_id(self) -> int | None: ...
+    @property
+    def note(self) -> dict[str, Any]: ...
+
+
+def notice_from_event(event: StoredSignal, *, source: str) -> SignalNotice:
+    """The notice for a stored event: reasons, model age, drivers and headlines come from its note."""
+    note = _mapping(event.note)
+    risk, model, explanation = (_mapping(note.get(key)) for key in ("risk", "model", "explanation"))
+    reasons = tuple(RiskNote.from_mapping(item) for item in _items(risk.get("reasons")))
+    features = tuple(
+        (str(item["feature"]), float(item["contribution"]))
+        for item in _items(explanation.get("top_features"))
+        if item.get("feature") and _is_number(item.get("contribution"))
+    )
+    headlines = tuple(
+        str(item["title"]) for item in _items(explanation.get("headlines")) if item.get("title")
+    )
+    return SignalNotice(
+        event_id=event.id,
+        exchange=event.exchange,
+        symbol=event.symbol,
+        timeframe=event.timeframe,
+        horizon_steps=event.horizon_steps,
+        bar_dt=event.bar_dt,
+        raw_signal=event.raw_signal,
+        final_signal=event.final_signal,
+        prob=float(event.prob),
+        threshold=float(event.threshold),
+        price=float(event.price) if _is_number(event.price) else None,
+        blocked=event.blocked,
+        source=source,
+        reasons=reasons,
+        model_run_id=event.model_run_id,
+        model_trained_at=_utc_time(model.get("trained_at")),
+        top_features=features,
+        headlines=headlines,
+    )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: object) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _utc_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class Decision:
     send: bool
@@ -120,6 +210,22 @@ def _signal_rule(
     if notice.prob >= flat_min_prob:
         return Decision(True, f"flat with prob {notice.prob:.3f} >= flat_min_prob {flat_min_prob:.3f}")
     return Decision(False, f"flat with prob {notice.prob:.3f} < flat_min_prob {flat_min_prob:.3f}")
+
+
+# Telegram refused the message itself (markup, length): the same text would be refused again.
+PERMANENT_OUTCOMES = frozenset({"bad_request"})
+MAX_NOTIFICATION_ATTEMPTS = 12  # HTTP attempts over every call (three rounds of the client's retries)
+
+
+def retry_verdict(outcome: str, *, possibly_delivered: bool, attempts: int) -> Decision:
+    """Whether a later call may send a failed notification again (`send`), and why."""
+    if possibly_delivered:
+        return Decision(False, "Telegram may have received it (no answer after sending): not retried")
+    if outcome in PERMANENT_OUTCOMES:
+        return Decision(False, "Telegram refused the message itself: not retried")
+    if attempts >= MAX_NOTIFICATION_ATTEMPTS:
+        return Decision(False, f"gave up after {attempts} attempts")
+    return Decision(True, "a later pass retries it")
 
 
 _TIMEFRAME = re.compile(r"^(\d{1,4})([smhdwM])$")
