@@ -375,3 +375,33 @@ def test_the_token_never_reaches_logs_or_results(database, world, notify_on, tel
         assert secret not in dumped
         assert all(secret not in text for text in stored)
     assert "sendMessage" in caplog.text  # the requests were logged, with the token redacted
+
+
+def test_concurrent_decision_loops_for_one_bar_notify_once(database, world, notify_on, telegram_peer) -> None:
+    pair = service.resolve_pair(world, exchange="bybit", symbol="BTC/USDT", timeframe="15m", horizon_steps=12)
+    with database.session() as session:
+        constant_model(session, world, prob=0.8)
+    barrier, outcomes, errors = threading.Barrier(4), [], []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            with database.session() as session:
+                outcomes.append(
+                    service.make_signal(session, settings=world, pair=pair, source="scheduler", trade=True)
+                )
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(o.notification.status if o.notification else "none" for o in outcomes) == ["none"] * 3 + [
+        "sent"
+    ]
+    assert len(telegram_peer.state.messages()) == 1
+    with database.session(write=False) as session:
+        assert len(broker.orders(session)) == 1
