@@ -1,4 +1,4 @@
-"""Notifications through the endpoint and the scheduler's job, over HTTP, with the exchange and Telegram peers."""
+"""Notifications through the endpoint and the scheduler's job, over HTTP, with both peers."""
 
 from __future__ import annotations
 

@@ -5,9 +5,9 @@ the reply is sent, so a restarted bot neither re-answers an old command nor need
 have seen the confirming offset. Messages from any other chat are ignored and logged by chat id
 and update id only, never by content.
 
-Commands are pluggable (`CommandRegistry`); the data behind them comes through `BotProviders`,
-so other domains plug in signals, positions, equity and watchlist without touching the bot.
-A provider left as None answers honestly that the data is not available yet.
+Commands are pluggable (`CommandRegistry`); the data behind them comes through `BotProviders`
+(`notify.providers`: the same service calls as the API, so the numbers agree). A provider left
+as None answers honestly that the data is not available.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
 from myassistant.jobs.catalog import job_table
 from myassistant.jobs.tables import JobRun
-from myassistant.notify import logic
+from myassistant.notify import logic, providers
 from myassistant.notify.logic import (
     EquityView,
     JobStatusLine,
@@ -171,8 +171,16 @@ def latest_report_file(_session: Session, settings: Settings) -> ReportView | No
 
 
 def default_providers() -> BotProviders:
-    """Phase 1: jobs and reports are real; signals, positions, equity, watchlist and models plug in later."""
-    return BotProviders(jobs=job_statuses, report=latest_report_file)
+    """Every command on the product's data: job runs, model health, signals, paper account, watchlist."""
+    return BotProviders(
+        jobs=job_statuses,
+        models=providers.model_health,
+        signals=providers.recent_signals,
+        positions=providers.open_positions,
+        equity=providers.paper_equity,
+        report=latest_report_file,
+        watchlist=providers.watchlist,
+    )
 
 
 # -- handlers -------------------------------------------------------------------------------
