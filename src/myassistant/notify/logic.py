@@ -302,6 +302,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_title": "<b>Status</b> · {now} UTC",
         "scheduler_on": "Scheduler: enabled",
         "scheduler_off": "Scheduler: disabled (SCHEDULER_ENABLED=0)",
+        "scheduler_leader": "Scheduler: running, leader (this process runs the jobs)",
+        "scheduler_standby": "Scheduler: running, standby (another process is the leader)",
+        "scheduler_stopped": "Scheduler: not running",
         "notify_on": "Notifications: on · profile {profile}",
         "notify_off": "Notifications: off",
         "jobs_title": "<b>Jobs</b>",
@@ -382,6 +385,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_title": "<b>Состояние</b> · {now} UTC",
         "scheduler_on": "Планировщик: включён",
         "scheduler_off": "Планировщик: выключен (SCHEDULER_ENABLED=0)",
+        "scheduler_leader": "Планировщик: работает, ведущий (задачи выполняет этот процесс)",
+        "scheduler_standby": "Планировщик: работает, резерв (ведущий — другой процесс)",
+        "scheduler_stopped": "Планировщик: не запущен",
         "notify_on": "Уведомления: включены · профиль {profile}",
         "notify_off": "Уведомления: выключены",
         "jobs_title": "<b>Задачи</b>",
@@ -699,6 +705,9 @@ class StatusView:
     active_profile: str
     jobs: tuple[JobStatusLine, ...] = ()
     models: tuple[ModelHealthLine, ...] | None = None  # None: model health not available yet
+    # Known only when the bot runs inside the service; None: the settings say enabled or not.
+    scheduler_running: bool | None = None
+    scheduler_leader: bool | None = None
 
 
 _JOB_ICONS = {"ok": "✅", "error": "❌", "abandoned": "⚠️"}
@@ -708,7 +717,7 @@ _HEALTH_ICONS = {"ok": "✅", "stale": "🕰", "weak": "⚠️", "missing": "❌
 def render_status(view: StatusView, lang: Lang, now: datetime) -> str:
     lines = [
         t(lang, "status_title", now=format_utc(now)),
-        t(lang, "scheduler_on" if view.scheduler_enabled else "scheduler_off"),
+        t(lang, _scheduler_key(view)),
         t(lang, "notify_on", profile=esc(view.active_profile, 32))
         if view.notify_enabled
         else t(lang, "notify_off"),
@@ -724,6 +733,16 @@ def render_status(view: StatusView, lang: Lang, now: datetime) -> str:
     elif not view.models:
         lines.append(t(lang, "models_none"))
     return fit_rows(lines, [_health_line(model, lang) for model in view.models or ()], lang)
+
+
+def _scheduler_key(view: StatusView) -> str:
+    if not view.scheduler_enabled:
+        return "scheduler_off"
+    if view.scheduler_running is None:
+        return "scheduler_on"
+    if not view.scheduler_running:
+        return "scheduler_stopped"
+    return "scheduler_leader" if view.scheduler_leader else "scheduler_standby"
 
 
 def _job_line(job: JobStatusLine, lang: Lang, now: datetime) -> str:
