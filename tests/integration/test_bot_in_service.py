@@ -26,19 +26,21 @@ def configured(database, telegram_peer):
         )
 
 
+def bot_service(database, settings, **options: float) -> BotService:
+    """A started in-service bot with short polls and waits."""
+    service = BotService(
+        database=database, settings=settings, client_builder=fast_builder, poll_timeout_s=1, **options
+    )
+    service.start()
+    return service
+
+
 @pytest.fixture
 def replicas(database, notify_settings, configured):
     built: list[BotService] = []
 
     def start() -> BotService:
-        service = BotService(
-            database=database,
-            settings=notify_settings,
-            client_builder=fast_builder,
-            poll_timeout_s=1,
-            election_interval_s=0.05,
-        )
-        service.start()
+        service = bot_service(database, notify_settings, election_interval_s=0.05)
         built.append(service)
         return service
 
@@ -68,14 +70,7 @@ def test_two_replicas_never_both_poll_and_the_other_takes_over(replicas, telegra
 def test_a_bot_without_a_config_waits_and_starts_once_configured(
     database, notify_settings, telegram_peer
 ) -> None:
-    service = BotService(
-        database=database,
-        settings=notify_settings,
-        client_builder=fast_builder,
-        poll_timeout_s=1,
-        restart_after_s=0.05,
-    )
-    service.start()
+    service = bot_service(database, notify_settings, restart_after_s=0.05)
     try:
         assert telegram_peer.state.wait_for(lambda: service.bot.failure is not None)
         assert "needs a token and a chat_id" in service.bot.failure

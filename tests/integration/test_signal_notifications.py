@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -27,6 +29,7 @@ OPEN_POLICY = RiskPolicy(
     max_vol_norm=None, cooldown_minutes=0, max_open_positions=None, max_position_pct=None
 )
 OTHER_TOKEN = "987654321:AAF" + "k" * 32
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -91,6 +94,28 @@ def attempts(database, notification_id: int) -> list[tuple[str, int | None]]:
         ]
 
 
+def race(n: int, work: Callable[[], T]) -> list[T]:
+    """Run `work` in `n` threads released together; every result, or the first exception raised."""
+    barrier, results, errors = threading.Barrier(n), [], []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            results.append(work())
+        except Exception as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    if errors:
+        raise errors[0]
+    assert len(results) == n
+    return results
+
+
 def send(database, settings, event, source: str = "scheduler") -> NotificationResult:
     return maybe_send_signal_notification(database, settings=settings, event=event, source=source)
 
@@ -134,17 +159,7 @@ def test_concurrent_calls_for_one_event_send_one_message(database, world, notify
     event = stored_event(database, make_event(database, world).event.id)
     notify_on()
     telegram_peer.state.slow_down("sendMessage", 0.2)  # the winner is still sending while the others arrive
-    barrier, results = threading.Barrier(6), []
-
-    def worker() -> None:
-        barrier.wait()
-        results.append(send(database, world, event))
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = race(6, lambda: send(database, world, event))
     assert sorted(r.status for r in results) == ["already_handled"] * 5 + ["sent"]
     assert len(telegram_peer.state.messages()) == 1
     assert len(rows(database, event.id)) == 1
@@ -381,24 +396,12 @@ def test_concurrent_decision_loops_for_one_bar_notify_once(database, world, noti
     pair = service.resolve_pair(world, exchange="bybit", symbol="BTC/USDT", timeframe="15m", horizon_steps=12)
     with database.session() as session:
         constant_model(session, world, prob=0.8)
-    barrier, outcomes, errors = threading.Barrier(4), [], []
 
-    def worker() -> None:
-        barrier.wait()
-        try:
-            with database.session() as session:
-                outcomes.append(
-                    service.make_signal(session, settings=world, pair=pair, source="scheduler", trade=True)
-                )
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
+    def decide() -> SignalOutcome:
+        with database.session() as session:
+            return service.make_signal(session, settings=world, pair=pair, source="scheduler", trade=True)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    outcomes = race(4, decide)
     assert sorted(o.notification.status if o.notification else "none" for o in outcomes) == ["none"] * 3 + [
         "sent"
     ]
