@@ -111,10 +111,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("signal_events", schema=None) as batch_op:
         batch_op.create_index("ix_signal_events_created_at", ["created_at"], unique=False)
-        batch_op.create_index(
-            "ix_signal_events_final_signal_bar_dt", ["final_signal", "bar_dt"], unique=False
-        )
-        batch_op.create_index("ix_signal_events_symbol_bar_dt", ["symbol", "bar_dt"], unique=False)
+        batch_op.create_index("ix_signal_events_symbol_id", ["symbol", "id"], unique=False)
+        batch_op.create_index("ix_signal_events_final_signal_id", ["final_signal", "id"], unique=False)
+        batch_op.create_index("ix_signal_events_blocked_id", ["blocked", "id"], unique=False)
 
     op.create_table(
         "paper_orders",
@@ -163,8 +162,9 @@ def downgrade() -> None:
 
     op.drop_table("paper_orders")
     with op.batch_alter_table("signal_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_signal_events_symbol_bar_dt")
-        batch_op.drop_index("ix_signal_events_final_signal_bar_dt")
+        batch_op.drop_index("ix_signal_events_symbol_id")
+        batch_op.drop_index("ix_signal_events_final_signal_id")
+        batch_op.drop_index("ix_signal_events_blocked_id")
         batch_op.drop_index("ix_signal_events_created_at")
 
     op.drop_table("signal_events")

@@ -377,10 +377,6 @@ def peer_exchange(
     serve_forever(create_app(ExchangePeer(seed=seed, clock=SystemClock())), host=LOOPBACK, port=port)
 
 
-if __name__ == "__main__":
-    app()
-
-
 def run_job_command(kind: str, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run a job or action through the jobs runner (recorded in job_runs, never overlapping), source "cli"."""
     from myassistant.core.db import Database
@@ -441,3 +437,7 @@ def signals(
     console.print(table)
     for pair, error in stats.get("errors", {}).items():
         err_console.print(f"[yellow]{pair}:[/yellow] {error}")
+
+
+if __name__ == "__main__":
+    app()

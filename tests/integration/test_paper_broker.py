@@ -23,8 +23,8 @@ def cents(value) -> Decimal:
 
 
 def fixed_prices(prices: dict[str, Decimal]):
-    def lookup(_session, _exchange, symbol, _timeframe):
-        return Quote(bar_dt=BAR, price=prices[symbol]) if symbol in prices else None
+    def lookup(_session, keys):
+        return {key: Quote(bar_dt=BAR, price=prices[key[1]]) for key in keys if key[1] in prices}
 
     return lookup
 
@@ -132,12 +132,14 @@ def test_exits_close_what_the_settings_say(session) -> None:
     _buy(session, signal_event(session, symbol="ETH/USDT"), "100")
     _buy(session, signal_event(session, symbol="SOL/USDT"), "100")
 
-    def lookup(_s, _e, symbol, _tf):
-        return {
-            "BTC/USDT": Quote(BAR + timedelta(minutes=15), Decimal(90)),  # stop-loss
-            "ETH/USDT": Quote(BAR + timedelta(minutes=15 * 12), Decimal(100)),  # horizon reached
-            "SOL/USDT": Quote(BAR + timedelta(minutes=15), Decimal(101)),
-        }[symbol]
+    quotes = {
+        "BTC/USDT": Quote(BAR + timedelta(minutes=15), Decimal(90)),  # stop-loss
+        "ETH/USDT": Quote(BAR + timedelta(minutes=15 * 12), Decimal(100)),  # horizon reached
+        "SOL/USDT": Quote(BAR + timedelta(minutes=15), Decimal(101)),
+    }
+
+    def lookup(_session, keys):
+        return {key: quotes[key[1]] for key in keys}
 
     closed = service.apply_exits(session, latest_price=lookup, timeframe_seconds=lambda _tf: 900)
     assert {(o.symbol, o.reason) for o in closed} == {("BTC/USDT", "stop_loss"), ("ETH/USDT", "exit_horizon")}

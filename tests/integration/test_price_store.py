@@ -87,6 +87,19 @@ def test_latest_bar_gives_the_newest_close_and_its_time(session) -> None:
     assert service.latest_bar(session, exchange="bybit", symbol="ETH/USDT", timeframe="1h") is None
 
 
+def test_latest_closes_gives_each_series_its_own_newest_bar_in_one_call(session) -> None:
+    btc, eth = _bars(10), _bars(4, seed=1)
+    store.upsert_bars(session, instrument_id=_iid(session), bars=btc)
+    eth_id = service.instrument_id(session, exchange="bybit", symbol="ETH/USDT", timeframe="1h", create=True)
+    store.upsert_bars(session, instrument_id=eth_id, bars=eth)
+    keys = [("bybit", "BTC/USDT", "1h"), ("bybit", "ETH/USDT", "1h"), ("bybit", "SOL/USDT", "1h")]
+    latest = service.latest_closes(session, keys=keys)
+    assert set(latest) == set(keys[:2])  # no stored prices: left out
+    assert latest[keys[0]].close == btc[-1, 4] and latest[keys[0]].ts == datetime(2026, 1, 1, 9, tzinfo=UTC)
+    assert latest[keys[1]].close == eth[-1, 4] and latest[keys[1]].ts == datetime(2026, 1, 1, 3, tzinfo=UTC)
+    assert service.latest_closes(session, keys=[]) == {}
+
+
 def test_instruments_are_unique_per_exchange_symbol_timeframe(session) -> None:
     first = _iid(session)
     assert _iid(session) == first

@@ -17,8 +17,8 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from myassistant.core import clock
 from myassistant.core.config import Settings
@@ -394,6 +394,47 @@ def latest_bars(session: Session, *, exchange: str, symbol: str, timeframe: str,
             strict=True,
         )
     ]
+
+
+def latest_closes(
+    session: Session, *, keys: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Bar]:
+    """The newest stored bar of many (exchange, symbol, timeframe) series, in two index-only queries."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    stored = aliased(Price)
+    newest = select(func.max(stored.ts)).where(stored.instrument_id == Instrument.id).scalar_subquery()
+    # Two steps on purpose: as one join, SQLite's planner scans all of `prices` instead of seeking.
+    series = session.execute(
+        select(
+            Instrument.id, Instrument.exchange, Instrument.symbol, Instrument.timeframe, newest.label("ts")
+        ).where(tuple_(Instrument.exchange, Instrument.symbol, Instrument.timeframe).in_(wanted))
+    ).all()
+    located = {
+        (row.id, row.ts): (row.exchange, row.symbol, row.timeframe) for row in series if row.ts is not None
+    }
+    if not located:
+        return {}
+    ids, times = {iid for iid, _ in located}, {ts for _, ts in located}
+    # Two plain IN lists seek the primary key; a row-value IN would make SQLite scan the table.
+    rows = session.execute(
+        select(
+            Price.instrument_id, Price.ts, Price.open, Price.high, Price.low, Price.close, Price.volume
+        ).where(Price.instrument_id.in_(ids), Price.ts.in_(times))
+    )
+    return {
+        located[(row.instrument_id, row.ts)]: Bar(
+            ts=logic.from_ms(row.ts),
+            open=row.open,
+            high=row.high,
+            low=row.low,
+            close=row.close,
+            volume=row.volume,
+        )
+        for row in rows
+        if (row.instrument_id, row.ts) in located
+    }
 
 
 def require_latest_bars(

@@ -10,7 +10,7 @@ from myassistant.market import logic as market_logic
 from myassistant.market import service as market
 from myassistant.notify import service as notify
 from myassistant.signals import service
-from myassistant.signals.service import latest_quote
+from myassistant.signals.service import latest_quotes
 from myassistant.trading import service as broker
 
 
@@ -26,7 +26,7 @@ def make_signals(context: JobContext) -> dict[str, Any]:
     with database.session() as session:
         exits = broker.apply_exits(
             session,
-            latest_price=latest_quote,
+            latest_price=latest_quotes,
             timeframe_seconds=lambda tf: market_logic.timeframe_ms(tf) // 1000,
         )
         filled = service.fill_forward_returns(session)

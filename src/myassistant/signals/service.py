@@ -36,7 +36,7 @@ from myassistant.signals.tables import SignalEvent
 from myassistant.trading import service as broker
 from myassistant.trading.costs import rates_from_bps
 from myassistant.trading.logic import plan_buy
-from myassistant.trading.service import Quote
+from myassistant.trading.service import Quote, SeriesKey
 
 HEADLINES_IN_NOTE = 3
 CONTRIBUTIONS_IN_NOTE = 5
@@ -69,10 +69,12 @@ def resolve_pair(
         raise InvalidInput(str(exc)) from None
 
 
-def latest_quote(session: Session, exchange: str, symbol: str, timeframe: str) -> Quote | None:
-    """The newest stored close of a pair, for the paper broker."""
-    bar = market.latest_bar(session, exchange=exchange, symbol=symbol, timeframe=timeframe)
-    return None if bar is None else Quote(bar_dt=bar.ts, price=Decimal(repr(bar.close)))
+def latest_quotes(session: Session, keys: Sequence[SeriesKey]) -> dict[SeriesKey, Quote]:
+    """The newest stored close of each (exchange, symbol, timeframe), for the paper broker."""
+    return {
+        key: Quote(bar_dt=bar.ts, price=Decimal(repr(bar.close)))
+        for key, bar in market.latest_closes(session, keys=keys).items()
+    }
 
 
 def make_signal(
@@ -259,11 +261,10 @@ def _last_buy_close(session: Session, pair: SignalPair, bar_dt: datetime) -> dat
 
 
 def _broker_state(session: Session, pair: SignalPair, price: float) -> risk.BrokerState:
-    equity = broker.equity(session, latest_price=latest_quote)
-    positions = broker.positions(session, latest_price=latest_quote)
+    marked = broker.positions(session, latest_price=latest_quotes)
+    equity = broker.equity(session, latest_price=latest_quotes, marked=marked)
     held = sum(
-        (p.market_value for p in positions if (p.exchange, p.symbol) == (pair.exchange, pair.symbol)),
-        Decimal(0),
+        (p.market_value for p in marked if (p.exchange, p.symbol) == (pair.exchange, pair.symbol)), Decimal(0)
     )
     order = plan_buy(cash=equity.cash, price=Decimal(repr(price)), settings=broker.broker_settings(session))
     return risk.BrokerState(

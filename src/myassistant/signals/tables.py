@@ -15,9 +15,12 @@ class SignalEvent(Base):
     __tablename__ = "signal_events"
     __table_args__ = (
         UniqueConstraint("exchange", "symbol", "timeframe", "bar_dt"),
+        # "Recent" lists are newest-id first, filtered by one of these: each index ends in id so the
+        # database walks it backwards and stops after `limit` rows, with no sort.
         Index("ix_signal_events_created_at", "created_at"),
-        Index("ix_signal_events_symbol_bar_dt", "symbol", "bar_dt"),
-        Index("ix_signal_events_final_signal_bar_dt", "final_signal", "bar_dt"),
+        Index("ix_signal_events_symbol_id", "symbol", "id"),
+        Index("ix_signal_events_final_signal_id", "final_signal", "id"),
+        Index("ix_signal_events_blocked_id", "blocked", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

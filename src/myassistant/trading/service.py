@@ -34,8 +34,9 @@ class Quote:
     price: Decimal
 
 
-# (session, exchange, symbol, timeframe) -> the latest closed bar's price, or None when there is none.
-PriceLookup = Callable[[Session, str, str, str], Quote | None]
+SeriesKey = tuple[str, str, str]  # (exchange, symbol, timeframe)
+# The latest closed bar's price of each series asked for; a series without stored prices is left out.
+PriceLookup = Callable[[Session, Sequence[SeriesKey]], dict[SeriesKey, Quote]]
 
 
 def broker_settings(session: Session) -> BrokerSettings:
@@ -151,8 +152,10 @@ def close_at_market(session: Session, *, exchange: str, symbol: str, latest_pric
     position = _position(session, open_account(session).id, exchange, symbol)
     if position is None:
         raise NotFound(f"no open paper position in {symbol} on {exchange}")
-    quote = latest_price(session, exchange, symbol, position.timeframe)
-    return close_position(session, exchange=exchange, symbol=symbol, quote=quote)
+    key = (exchange, symbol, position.timeframe)
+    return close_position(
+        session, exchange=exchange, symbol=symbol, quote=latest_price(session, [key]).get(key)
+    )
 
 
 def apply_exits(
@@ -163,9 +166,11 @@ def apply_exits(
     if not (settings.exit_after_horizon or settings.take_profit_pct or settings.stop_loss_pct):
         return []
     account = _locked_account(session)
+    held = list(_positions(session, account.id))
+    quotes = latest_price(session, [(p.exchange, p.symbol, p.timeframe) for p in held])
     closed = []
-    for position in _positions(session, account.id):
-        quote = latest_price(session, position.exchange, position.symbol, position.timeframe)
+    for position in held:
+        quote = quotes.get((position.exchange, position.symbol, position.timeframe))
         if quote is None:
             continue
         holding = Holding(qty=position.qty, avg_price=position.avg_price, cost_basis=position.cost_basis)
@@ -191,13 +196,19 @@ def apply_exits(
 
 
 def positions(session: Session, *, latest_price: PriceLookup) -> list[PositionRead]:
-    account = open_account(session)
-    return [_marked(session, position, latest_price) for position in _positions(session, account.id)]
+    """Open positions marked to market, priced with one lookup for all of them."""
+    held = list(_positions(session, open_account(session).id))
+    quotes = latest_price(session, [(p.exchange, p.symbol, p.timeframe) for p in held])
+    return [_marked(p, quotes.get((p.exchange, p.symbol, p.timeframe))) for p in held]
 
 
-def equity(session: Session, *, latest_price: PriceLookup) -> EquityRead:
+def equity(
+    session: Session, *, latest_price: PriceLookup, marked: list[PositionRead] | None = None
+) -> EquityRead:
+    """The account's value; pass `marked` (from `positions`) to avoid pricing the positions twice."""
     account = open_account(session)
-    marked = positions(session, latest_price=latest_price)
+    if marked is None:
+        marked = positions(session, latest_price=latest_price)
     positions_value = sum((p.market_value for p in marked), Decimal(0))
     unrealized = sum((p.unrealized_pnl for p in marked), Decimal(0))
     total = account.cash + positions_value
@@ -361,8 +372,7 @@ def _add_to_position(session: Session, account: PaperAccount, order: PaperOrder,
     position.updated_at = now
 
 
-def _marked(session: Session, position: PaperPosition, latest_price: PriceLookup) -> PositionRead:
-    quote = latest_price(session, position.exchange, position.symbol, position.timeframe)
+def _marked(position: PaperPosition, quote: Quote | None) -> PositionRead:
     price = quote.price if quote else position.avg_price
     value = position.qty * price
     return PositionRead(
