@@ -12,7 +12,7 @@ from myassistant.ml import service as ml
 from myassistant.ml.schemas import PairKey
 from myassistant.notify.logic import EquityView, ModelHealthLine, PositionLine, SignalLine, WatchlistLine
 from myassistant.signals import service as signals
-from myassistant.signals.service import latest_quote
+from myassistant.signals.service import latest_quotes
 from myassistant.trading import service as broker
 
 
@@ -46,13 +46,13 @@ def open_positions(session: Session, _settings: Settings) -> list[PositionLine]:
             unrealized_pnl=position.unrealized_pnl,
             unrealized_pct=float(position.unrealized_pct) / 100,
         )
-        for position in broker.positions(session, latest_price=latest_quote)
+        for position in broker.positions(session, latest_price=latest_quotes)
     ]
 
 
 def paper_equity(session: Session, _settings: Settings) -> EquityView:
     """`GET /trade/equity`."""
-    equity = broker.equity(session, latest_price=latest_quote)
+    equity = broker.equity(session, latest_price=latest_quotes)
     return EquityView(
         cash=equity.cash,
         positions_value=equity.positions_value,
