@@ -181,6 +181,7 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 def signal_client_factory(settings: Settings, token: str) -> TelegramClient:
+    """A client of its own per message: no keep-alive connection that may have gone stale."""
     return client_for(settings, token, retry=SIGNAL_RETRY)
 
 
