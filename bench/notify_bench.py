@@ -8,7 +8,9 @@
 2. The same calls again: every event is already handled (config read, rules, text, one conflicting
    insert). Reference: reading the notify config alone.
 
-Usage: python bench/notify_bench.py [--events 300]   (DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
+Usage: python bench/notify_bench.py [--events 300]
+With DATABASE_URL=postgresql+psycopg://... it runs on a scratch database it creates on that server
+and drops afterwards (the database the URL names is never written).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import argparse
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from myassistant.core import clock, migrate
 from myassistant.core.config import Settings
@@ -85,12 +90,30 @@ def store_events(database: Database, count: int) -> list[SignalEvent]:
     return events
 
 
+@contextmanager
+def scratch_database(tmp: str) -> Iterator[str]:
+    """A SQLite file in `tmp`, or a throw-away database on the PostgreSQL server DATABASE_URL names."""
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith("postgresql"):
+        yield f"sqlite:///{Path(tmp, 'bench.db').as_posix()}"
+        return
+    admin = create_engine(make_url(configured), isolation_level="AUTOCOMMIT", pool_size=1)
+    name = f"notify_bench_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(configured).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=300)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(tmp, 'bench.db').as_posix()}"
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(tmp) as url:
         migrate.upgrade(url)
         database = Database(url)
         state = peer.TelegramPeerState()
