@@ -30,6 +30,9 @@ from myassistant.core.metadata import load_all_tables
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FROZEN_AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+# A closed loopback port: by default no test can reach a real exchange, Telegram or feed, even by accident
+# (a route-wide test posting `{}` to /watchlist/discover must not call api.bybit.com).
+UNREACHABLE = "http://127.0.0.1:9"
 
 pytest_plugins = [
     "tests.fixtures.decision",
@@ -77,6 +80,13 @@ class PostgresServer:
         name = make_url(url).database
         with self.engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(autouse=True)
+def _outside_world_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings built from the environment (CLI tests, subprocesses) stay on loopback too."""
+    monkeypatch.setenv("EXCHANGE_API_OVERRIDE", UNREACHABLE)
+    monkeypatch.setenv("TELEGRAM_API_BASE", UNREACHABLE)
 
 
 @pytest.fixture(scope="session")
@@ -158,7 +168,8 @@ def make_settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped
             "scheduler_enabled": False,
             "api_token": None,
             "host": "127.0.0.1",
-            "exchange_api_override": None,
+            "exchange_api_override": UNREACHABLE,
+            "telegram_api_base": UNREACHABLE,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -13,7 +13,15 @@ def build(**values: object) -> Settings:
 
 
 def test_defaults_bind_loopback_and_use_sqlite(monkeypatch) -> None:
-    for name in ("DATABASE_URL", "HOST", "API_TOKEN", "PORT"):
+    for name in (
+        "DATABASE_URL",
+        "HOST",
+        "API_TOKEN",
+        "PORT",
+        "EXCHANGE_API_OVERRIDE",
+        "TELEGRAM_API_BASE",
+        "NEWS_FEEDS",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = build()
     assert settings.host == "127.0.0.1"
@@ -23,6 +31,7 @@ def test_defaults_bind_loopback_and_use_sqlite(monkeypatch) -> None:
     assert settings.default_exchange == "bybit" and settings.default_timeframe == "15m"
     assert settings.default_horizon_steps == 12
     assert settings.telegram_api_base == "https://api.telegram.org"
+    assert settings.exchange_api_override is None
     assert len(settings.news_feeds) >= 3
 
 
