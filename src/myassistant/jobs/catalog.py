@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from myassistant.jobs.registry import JobDefinition, JobTable, define, every
+from myassistant.notify import alerts
 from myassistant.signals import jobs as signal_jobs
 
 # Scheduled jobs (SPEC §13), in the order they are listed.
@@ -12,6 +13,12 @@ JOBS: tuple[JobDefinition, ...] = (
         signal_jobs.make_signals,
         every(15, offset_s=40),
         "refresh prices, signal every watchlist pair on its last closed bar, paper-trade BUYs, apply exits",
+    ),
+    define(
+        "check_alerts",
+        alerts.check_alerts_job,
+        every(10, offset_s=30),
+        "Telegram alert, once per incident, when a job or feed keeps failing or a model goes stale",
     ),
 )
 
