@@ -1,7 +1,7 @@
 """Datasets: one row per stored parquet dataset artifact.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-25 18:04:26.755896
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import myassistant.core.db
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -80,14 +80,14 @@ def bot(
     from myassistant.core.db import Database
     from myassistant.core.locks import held_lock, lock_dir_for, named_lock
     from myassistant.core.logging import setup_logging
-    from myassistant.notify.bot import Bot, run_until_interrupted
+    from myassistant.notify.bot import BOT_LOCK, Bot, run_until_interrupted
 
     settings = load_settings()
     settings.ensure_dirs()
     setup_logging(settings.log_level, settings.secret_values())
     migrations.upgrade(settings.database_url)
     database = Database(settings.database_url)
-    lock = named_lock(database, "telegram-bot", lock_dir=lock_dir_for(database, settings.artifacts_dir))
+    lock = named_lock(database, BOT_LOCK, lock_dir=lock_dir_for(database, settings.artifacts_dir))
     try:
         with held_lock(lock) as got:
             if not got:

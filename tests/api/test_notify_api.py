@@ -31,6 +31,7 @@ def test_an_unset_config_reads_as_disabled_defaults(notify_client) -> None:
             "source": "both",
             "include_blocked": False,
             "max_delay_minutes": None,
+            "alerts": True,
         }
     }
     assert value["active_profile"] == "default" and value["chat_id"] is None

@@ -166,12 +166,12 @@ def test_status_shows_the_last_run_of_each_job(make_bot, telegram_peer, database
     assert "✅ fetch_news — ok 10m ago (2.5 s)" in reply
     assert "old failure" not in reply
     assert "❌ fetch_prices — error 30m ago (0.4 s): exchange said <429>" in reply
-    assert "Model health: not available in this build yet." in reply
+    assert "no model for the watchlist yet" in reply
 
 
 @pytest.mark.parametrize("command", ["/signals", "/positions", "/equity", "/watchlist"])
-def test_data_not_wired_yet_is_said_honestly(make_bot, telegram_peer, command: str) -> None:
-    [reply] = ask(make_bot(), telegram_peer, command)
+def test_a_command_without_a_provider_says_so_honestly(make_bot, telegram_peer, command: str) -> None:
+    [reply] = ask(make_bot(providers=BotProviders()), telegram_peer, command)
     assert reply.endswith(": not available in this build yet.")
 
 

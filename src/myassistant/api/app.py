@@ -33,6 +33,7 @@ from myassistant.core.logging import setup_logging
 from myassistant.jobs.catalog import action_table, job_table
 from myassistant.jobs.runner import JobLocks
 from myassistant.jobs.scheduler import Scheduler
+from myassistant.notify.bot import start_in_service
 
 logger = logging.getLogger("myassistant.api")
 
@@ -87,9 +88,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             database=app.state.db, settings=settings, jobs=app.state.jobs, locks=app.state.job_locks
         )
         app.state.scheduler.start()
+    if settings.telegram_bot_enabled:
+        app.state.bot = start_in_service(
+            database=app.state.db, settings=settings, scheduler=lambda: app.state.scheduler
+        )
     try:
         yield
     finally:
+        if app.state.bot is not None:
+            app.state.bot.shutdown()
         if app.state.scheduler is not None:
             app.state.scheduler.shutdown()
         if app.state.owns_db:
@@ -115,6 +122,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.actions = action_table()
     app.state.job_locks = JobLocks(app.state.db, settings)
     app.state.scheduler = None
+    app.state.bot = None
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

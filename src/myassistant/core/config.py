@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     default_horizon_steps: int = Field(default=12, ge=1, le=10_000)
     exchange_api_override: str | None = None
     telegram_api_base: str = "https://api.telegram.org"
+    # Run the two-way bot inside the service too (only one process per database polls, by lock).
+    telegram_bot_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     ui_lang: Literal["en", "ru"] = "en"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -17,6 +17,7 @@ TABLE_MODULES = (
     "myassistant.market.tables",
     "myassistant.signals.tables",
     "myassistant.trading.tables",
+    "myassistant.notify.tables",
 )
 
 

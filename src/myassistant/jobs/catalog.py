@@ -6,6 +6,7 @@ from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, ev
 from myassistant.market import jobs as market_jobs
 from myassistant.ml import jobs as ml_jobs
 from myassistant.news import jobs as news_jobs
+from myassistant.notify import alerts
 from myassistant.signals import jobs as signal_jobs
 
 # Scheduled jobs (SPEC §13), in the order they are listed.
@@ -36,6 +37,12 @@ JOBS: tuple[JobDefinition, ...] = (
         ml_jobs.train_models,
         daily(2, 0),
         "train the watchlist pairs whose model is missing, stale or weak (model policy)",
+    ),
+    define(
+        "check_alerts",
+        alerts.check_alerts_job,
+        every(10, offset_s=30),
+        "Telegram alert, once per incident, when a job or feed keeps failing or a model goes stale",
     ),
 )
 

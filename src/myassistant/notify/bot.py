@@ -5,9 +5,9 @@ the reply is sent, so a restarted bot neither re-answers an old command nor need
 have seen the confirming offset. Messages from any other chat are ignored and logged by chat id
 and update id only, never by content.
 
-Commands are pluggable (`CommandRegistry`); the data behind them comes through `BotProviders`,
-so other domains plug in signals, positions, equity and watchlist without touching the bot.
-A provider left as None answers honestly that the data is not available yet.
+Commands are pluggable (`CommandRegistry`); the data behind them comes through `BotProviders`
+(`notify.providers`: the same service calls as the API, so the numbers agree). A provider left
+as None answers honestly that the data is not available.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ from myassistant.core import clock, configdocs
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
+from myassistant.core.locks import lock_dir_for, named_lock
 from myassistant.jobs.catalog import job_table
+from myassistant.jobs.service import SchedulerView
 from myassistant.jobs.tables import JobRun
-from myassistant.notify import logic
+from myassistant.notify import logic, providers
 from myassistant.notify.logic import (
     EquityView,
     JobStatusLine,
@@ -54,7 +56,10 @@ logger = logging.getLogger("myassistant.bot")
 
 ALLOWED_UPDATES = ("message",)
 DEFAULT_POLL_TIMEOUT_S = 25
+IN_SERVICE_POLL_TIMEOUT_S = 5  # shorter: a stopping service waits for the poll in flight
 ERROR_BACKOFF_S = 5.0
+# One poller per database: `myassistant bot` and the in-service bot take the same lock.
+BOT_LOCK = "telegram-bot"
 T = TypeVar("T")
 
 
@@ -92,6 +97,7 @@ class BotProviders:
     equity: Callable[[Session, Settings], EquityView | None] | None = None
     report: Callable[[Session, Settings], ReportView | None] | None = None
     watchlist: Callable[[Session, Settings], Sequence[WatchlistLine]] | None = None
+    scheduler: Callable[[], SchedulerView | None] | None = None  # only inside the service
 
 
 @dataclass(frozen=True)
@@ -171,8 +177,16 @@ def latest_report_file(_session: Session, settings: Settings) -> ReportView | No
 
 
 def default_providers() -> BotProviders:
-    """Phase 1: jobs and reports are real; signals, positions, equity, watchlist and models plug in later."""
-    return BotProviders(jobs=job_statuses, report=latest_report_file)
+    """Every command on the product's data: job runs, model health, signals, paper account, watchlist."""
+    return BotProviders(
+        jobs=job_statuses,
+        models=providers.model_health,
+        signals=providers.recent_signals,
+        positions=providers.open_positions,
+        equity=providers.paper_equity,
+        report=latest_report_file,
+        watchlist=providers.watchlist,
+    )
 
 
 # -- handlers -------------------------------------------------------------------------------
@@ -186,12 +200,15 @@ def _status(ctx: BotContext, _args: str) -> str:
     providers = ctx.providers
     jobs = providers.jobs(ctx.session, ctx.settings) if providers.jobs else ()
     models = tuple(providers.models(ctx.session, ctx.settings)) if providers.models else None
+    scheduler = providers.scheduler() if providers.scheduler else None
     view = logic.StatusView(
         scheduler_enabled=ctx.settings.scheduler_enabled,
         notify_enabled=ctx.config.enabled,
         active_profile=ctx.config.active_profile,
         jobs=tuple(jobs),
         models=models,
+        scheduler_running=scheduler.running if scheduler else None,
+        scheduler_leader=scheduler.is_leader if scheduler else None,
     )
     return logic.render_status(view, ctx.lang, ctx.now)
 
@@ -402,6 +419,87 @@ class Bot:
         except Exception:  # one failing provider must not silence the bot
             logger.exception("command /%s failed", command.name)
             return logic.t(lang, "failed", what=f"/{command.name}")
+
+
+class BotService:
+    """The bot inside the service (TELEGRAM_BOT_ENABLED=1); only the holder of `BOT_LOCK` polls.
+
+    Two replicas, or a replica and `myassistant bot`, never poll the same token: Telegram would
+    refuse one of them (409) and split the updates. A bot that stops (no token or chat yet, a
+    rejected token) starts again after `restart_after_s`, so configuring it later just works.
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: Settings,
+        providers: BotProviders | None = None,
+        client_builder: ClientBuilder = _default_client,
+        poll_timeout_s: int | None = None,
+        election_interval_s: float = 30.0,
+        restart_after_s: float = 60.0,
+    ) -> None:
+        self.stop = threading.Event()
+        self.election_interval_s = election_interval_s
+        self.restart_after_s = restart_after_s
+        self._lock = named_lock(database, BOT_LOCK, lock_dir=lock_dir_for(database, settings.artifacts_dir))
+        self.bot = Bot(
+            database=database,
+            settings=settings,
+            providers=providers,
+            client_builder=client_builder,
+            poll_timeout_s=IN_SERVICE_POLL_TIMEOUT_S if poll_timeout_s is None else poll_timeout_s,
+            stop=self.stop,
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def polling(self) -> bool:
+        """This process holds the bot lock."""
+        return self._lock.held
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="telegram-bot", daemon=True)
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        """Stop polling: waits for the poll in flight, so no request outlives the service."""
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join(self.bot.poll_timeout_s + 5)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            if not self._lock.acquire():
+                self.stop.wait(self.election_interval_s)
+                continue
+            logger.info("this process runs the Telegram bot")
+            try:
+                self._serve()
+            finally:
+                self._lock.release()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            self.bot.failure = None
+            self.bot.run()
+            if self.bot.failure and not self.stop.is_set():
+                logger.warning(
+                    "bot paused: %s; trying again in %.0f s", self.bot.failure, self.restart_after_s
+                )
+                self.stop.wait(self.restart_after_s)
+
+
+def start_in_service(
+    *, database: Database, settings: Settings, scheduler: Callable[[], SchedulerView | None]
+) -> BotService:
+    """Start the in-service bot; its /status reports this process's scheduler."""
+    providers = default_providers()
+    providers.scheduler = scheduler
+    service = BotService(database=database, settings=settings, providers=providers)
+    service.start()
+    return service
 
 
 def run_until_interrupted(bot: Bot) -> None:

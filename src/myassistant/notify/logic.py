@@ -7,9 +7,9 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from myassistant.notify.schemas import Lang, NotifyConfig
 
@@ -70,6 +70,96 @@ class SignalNotice:
     headlines: tuple[str, ...] = ()
 
 
+class StoredSignal(Protocol):
+    """A stored signal event as notifications read it (the ORM row or its API model)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def exchange(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def timeframe(self) -> str: ...
+    @property
+    def horizon_steps(self) -> int: ...
+    @property
+    def bar_dt(self) -> datetime: ...
+    @property
+    def raw_signal(self) -> str: ...
+    @property
+    def final_signal(self) -> str: ...
+    @property
+    def prob(self) -> float: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def blocked(self) -> bool: ...
+    @property
+    def model_run_id(self) -> int | None: ...
+    @property
+    def note(self) -> dict[str, Any]: ...
+
+
+def notice_from_event(event: StoredSignal, *, source: str) -> SignalNotice:
+    """The notice for a stored event: reasons, model age, drivers and headlines come from its note."""
+    note = _mapping(event.note)
+    risk, model, explanation = (_mapping(note.get(key)) for key in ("risk", "model", "explanation"))
+    reasons = tuple(RiskNote.from_mapping(item) for item in _items(risk.get("reasons")))
+    features = tuple(
+        (str(item["feature"]), float(item["contribution"]))
+        for item in _items(explanation.get("top_features"))
+        if item.get("feature") and _is_number(item.get("contribution"))
+    )
+    headlines = tuple(
+        str(item["title"]) for item in _items(explanation.get("headlines")) if item.get("title")
+    )
+    return SignalNotice(
+        event_id=event.id,
+        exchange=event.exchange,
+        symbol=event.symbol,
+        timeframe=event.timeframe,
+        horizon_steps=event.horizon_steps,
+        bar_dt=event.bar_dt,
+        raw_signal=event.raw_signal,
+        final_signal=event.final_signal,
+        prob=float(event.prob),
+        threshold=float(event.threshold),
+        price=float(event.price) if _is_number(event.price) else None,
+        blocked=event.blocked,
+        source=source,
+        reasons=reasons,
+        model_run_id=event.model_run_id,
+        model_trained_at=_utc_time(model.get("trained_at")),
+        top_features=features,
+        headlines=headlines,
+    )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: object) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _utc_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class Decision:
     send: bool
@@ -120,6 +210,22 @@ def _signal_rule(
     if notice.prob >= flat_min_prob:
         return Decision(True, f"flat with prob {notice.prob:.3f} >= flat_min_prob {flat_min_prob:.3f}")
     return Decision(False, f"flat with prob {notice.prob:.3f} < flat_min_prob {flat_min_prob:.3f}")
+
+
+# Telegram refused the message itself (markup, length): the same text would be refused again.
+PERMANENT_OUTCOMES = frozenset({"bad_request"})
+MAX_NOTIFICATION_ATTEMPTS = 12  # HTTP attempts over every call (three rounds of the client's retries)
+
+
+def retry_verdict(outcome: str, *, possibly_delivered: bool, attempts: int) -> Decision:
+    """Whether a later call may send a failed notification again (`send`), and why."""
+    if possibly_delivered:
+        return Decision(False, "Telegram may have received it (no answer after sending): not retried")
+    if outcome in PERMANENT_OUTCOMES:
+        return Decision(False, "Telegram refused the message itself: not retried")
+    if attempts >= MAX_NOTIFICATION_ATTEMPTS:
+        return Decision(False, f"gave up after {attempts} attempts")
+    return Decision(True, "a later pass retries it")
 
 
 _TIMEFRAME = re.compile(r"^(\d{1,4})([smhdwM])$")
@@ -196,6 +302,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_title": "<b>Status</b> · {now} UTC",
         "scheduler_on": "Scheduler: enabled",
         "scheduler_off": "Scheduler: disabled (SCHEDULER_ENABLED=0)",
+        "scheduler_leader": "Scheduler: running, leader (this process runs the jobs)",
+        "scheduler_standby": "Scheduler: running, standby (another process is the leader)",
+        "scheduler_stopped": "Scheduler: not running",
         "notify_on": "Notifications: on · profile {profile}",
         "notify_off": "Notifications: off",
         "jobs_title": "<b>Jobs</b>",
@@ -230,6 +339,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "watchlist_none": "The watchlist is empty.",
         "volume": "24h vol {volume}",
         "more": "… and {n} more",
+        "alert_job": "⚠️ <b>Job {job} keeps failing</b>: {count} errors in a row since its last success.",
+        "alert_feed": "⚠️ <b>News feed keeps failing</b>: {count} failures in a row, "
+        "last success {since}.\n{url}",
+        "alert_model": "🕰 <b>Stale model</b>: {pair} · run #{run}\n{reason}",
+        "alert_last_error": "Last error: {error}",
+        "never": "never",
     },
     "ru": {
         "buy": "ПОКУПКА",
@@ -270,6 +385,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_title": "<b>Состояние</b> · {now} UTC",
         "scheduler_on": "Планировщик: включён",
         "scheduler_off": "Планировщик: выключен (SCHEDULER_ENABLED=0)",
+        "scheduler_leader": "Планировщик: работает, ведущий (задачи выполняет этот процесс)",
+        "scheduler_standby": "Планировщик: работает, резерв (ведущий — другой процесс)",
+        "scheduler_stopped": "Планировщик: не запущен",
         "notify_on": "Уведомления: включены · профиль {profile}",
         "notify_off": "Уведомления: выключены",
         "jobs_title": "<b>Задачи</b>",
@@ -305,6 +423,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "watchlist_none": "Список наблюдения пуст.",
         "volume": "объём 24ч {volume}",
         "more": "… и ещё {n}",
+        "alert_job": "⚠️ <b>Задача {job} не выполняется</b>: {count} ошибок подряд после последнего успеха.",
+        "alert_feed": "⚠️ <b>Лента новостей не загружается</b>: {count} ошибок подряд, "
+        "последний успех {since}.\n{url}",
+        "alert_model": "🕰 <b>Модель устарела</b>: {pair} · запуск #{run}\n{reason}",
+        "alert_last_error": "Последняя ошибка: {error}",
+        "never": "никогда",
     },
 }
 
@@ -581,6 +705,9 @@ class StatusView:
     active_profile: str
     jobs: tuple[JobStatusLine, ...] = ()
     models: tuple[ModelHealthLine, ...] | None = None  # None: model health not available yet
+    # Known only when the bot runs inside the service; None: the settings say enabled or not.
+    scheduler_running: bool | None = None
+    scheduler_leader: bool | None = None
 
 
 _JOB_ICONS = {"ok": "✅", "error": "❌", "abandoned": "⚠️"}
@@ -590,7 +717,7 @@ _HEALTH_ICONS = {"ok": "✅", "stale": "🕰", "weak": "⚠️", "missing": "❌
 def render_status(view: StatusView, lang: Lang, now: datetime) -> str:
     lines = [
         t(lang, "status_title", now=format_utc(now)),
-        t(lang, "scheduler_on" if view.scheduler_enabled else "scheduler_off"),
+        t(lang, _scheduler_key(view)),
         t(lang, "notify_on", profile=esc(view.active_profile, 32))
         if view.notify_enabled
         else t(lang, "notify_off"),
@@ -606,6 +733,16 @@ def render_status(view: StatusView, lang: Lang, now: datetime) -> str:
     elif not view.models:
         lines.append(t(lang, "models_none"))
     return fit_rows(lines, [_health_line(model, lang) for model in view.models or ()], lang)
+
+
+def _scheduler_key(view: StatusView) -> str:
+    if not view.scheduler_enabled:
+        return "scheduler_off"
+    if view.scheduler_running is None:
+        return "scheduler_on"
+    if not view.scheduler_running:
+        return "scheduler_stopped"
+    return "scheduler_leader" if view.scheduler_leader else "scheduler_standby"
 
 
 def _job_line(job: JobStatusLine, lang: Lang, now: datetime) -> str:
@@ -778,3 +915,94 @@ def render_watchlist(lines: Sequence[WatchlistLine], lang: Lang) -> str:
             text += " · " + t(lang, "volume", volume=format_number(line.quote_volume_24h, lang, 0))
         rows.append(text)
     return fit_rows([t(lang, "watchlist_title", n=len(lines))], rows, lang)
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts: trouble worth a message, once per incident
+
+JOB_FAILURES_FOR_ALERT = 3
+FEED_FAILURES_FOR_ALERT = 3
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One ongoing problem; `key` stays the same until the problem ends (one message per key)."""
+
+    key: str
+    text_key: str  # which alert template
+    values: tuple[tuple[str, str], ...]  # already escaped template values
+    error: str | None = None
+    since: datetime | None = None  # a feed's last success
+
+
+def should_alert(config: NotifyConfig) -> Decision:
+    if not config.enabled:
+        return Decision(False, "notifications are disabled")
+    if not config.token or config.chat_id is None:
+        return Decision(False, "no bot token or chat_id configured")
+    if not config.rules().alerts:
+        return Decision(False, f"profile {config.active_profile!r} sends no alerts")
+    return Decision(True, "alerts are on")
+
+
+@dataclass(frozen=True)
+class JobStreak:
+    """A job's errors since its last successful run (`after_run_id` 0: it never succeeded)."""
+
+    job: str
+    after_run_id: int
+    errors: int
+    last_error: str | None
+
+
+def job_incident(streak: JobStreak, threshold: int = JOB_FAILURES_FOR_ALERT) -> Incident | None:
+    if streak.errors < threshold:
+        return None
+    return Incident(
+        key=f"job:{streak.job}:after:{streak.after_run_id}",
+        text_key="alert_job",
+        values=(("job", esc(streak.job, 64)), ("count", str(streak.errors))),
+        error=streak.last_error,
+    )
+
+
+def feed_incident(
+    *,
+    url: str,
+    url_digest: str,
+    failures: int,
+    last_success_at: datetime | None,
+    last_error: str | None,
+    threshold: int = FEED_FAILURES_FOR_ALERT,
+) -> Incident | None:
+    if failures < threshold:
+        return None
+    since = last_success_at.isoformat() if last_success_at else "never"
+    return Incident(
+        key=f"feed:{url_digest}:since:{since}",
+        text_key="alert_feed",
+        values=(("count", str(failures)), ("url", esc(url, 300))),
+        error=last_error,
+        since=last_success_at,
+    )
+
+
+def stale_model_incident(model: ModelHealthLine) -> Incident | None:
+    if model.status != "stale" or model.run_id is None:
+        return None
+    pair = f"{model.symbol} {model.timeframe} h{model.horizon_steps}"
+    return Incident(
+        key=f"model:{model.exchange}:{model.symbol}:{model.timeframe}:{model.horizon_steps}:run:{model.run_id}",
+        text_key="alert_model",
+        values=(("pair", esc(pair, 80)), ("run", str(model.run_id)), ("reason", esc(model.reason, 300))),
+    )
+
+
+def render_alert(incident: Incident, lang: Lang) -> str:
+    values = dict(incident.values)
+    if incident.text_key == "alert_feed":
+        values["since"] = f"{format_utc(incident.since)} UTC" if incident.since else t(lang, "never")
+    lines = [t(lang, incident.text_key, **values)]
+    if incident.error:
+        lines.append(t(lang, "alert_last_error", error=esc(incident.error, 500)))
+    return fit_message(lines)

@@ -75,6 +75,9 @@ class NotifyRules(BaseModel):
         le=100_000,
         description="skip signals whose bar closed more than this many minutes ago; null = no limit",
     )
+    alerts: bool = Field(
+        default=True, description="also send alerts: a job or feed that keeps failing, a stale model"
+    )
 
 
 def _default_profiles() -> dict[str, NotifyRules]:
@@ -147,6 +150,7 @@ class NotifyRulesUpdate(BaseModel):
     source: Source | None = None
     include_blocked: bool | None = None
     max_delay_minutes: int | None = Field(default=None, ge=1, le=100_000)
+    alerts: bool | None = None
 
 
 class NotifyConfigUpdate(BaseModel):
@@ -223,3 +227,24 @@ class NotifyTestResult(BaseModel):
     chat_id: int | str
     message_id: int | None = None
     bot_username: str | None = None
+
+
+NotificationStatus = Literal["sent", "failed", "skipped", "already_handled", "error"]
+
+
+class NotificationResult(BaseModel):
+    """What `maybe_send_signal_notification` did for one signal event (it never raises)."""
+
+    status: NotificationStatus = Field(
+        description="sent now; failed (stored, retried later when retryable); skipped by the rules; "
+        "already_handled by an earlier or concurrent call; error (unexpected, logged)"
+    )
+    reason: str = Field(description="which rule decided, or Telegram's answer in clear words")
+    notification_id: int | None = None
+    chat_id: int | str | None = None
+    message_id: int | None = None
+    outcome: str | None = Field(
+        default=None, description="Telegram's answer to the last attempt (see Outcome)"
+    )
+    attempts: int = Field(default=0, description="HTTP attempts made by this call")
+    retryable: bool | None = None

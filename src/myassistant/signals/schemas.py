@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from myassistant.notify.schemas import NotificationResult
 from myassistant.trading.schemas import OrderRead
 
 SignalSource = Literal["endpoint", "scheduler", "action"]
@@ -57,7 +58,9 @@ class SignalOutcome(BaseModel):
     event: SignalEventRead
     order: OrderRead | None = None
     trade_skipped: str | None = Field(default=None, description="why no order was placed for a final BUY")
-    notification: dict[str, Any] | None = None
+    notification: NotificationResult | None = Field(
+        default=None, description="the Telegram notification of a newly created event (null otherwise)"
+    )
 
 
 class ScanResult(BaseModel):

@@ -30,6 +30,7 @@ from myassistant.ml.predictors import top_contributions
 from myassistant.ml.registry import LoadedModel, load_model_for
 from myassistant.ml.service import live_feature_row
 from myassistant.news import service as news
+from myassistant.notify import service as notify
 from myassistant.signals import logic, policy, risk
 from myassistant.signals.schemas import ScanResult, SignalEventRead, SignalOutcome
 from myassistant.signals.tables import SignalEvent
@@ -85,7 +86,11 @@ def make_signal(
     trade: bool = False,
     refresh: bool = True,
 ) -> SignalOutcome:
-    """Predict on the last closed bar, apply the risk policy, store the event once, then act on it."""
+    """Predict on the last closed bar, apply the risk policy, store the event once, then act on it.
+
+    A new event (and its paper order) is committed before Telegram is asked, so a failing
+    notification never loses the signal; a stored one neither trades nor notifies again.
+    """
     bar_dt = _last_closed_bar(session, settings, pair, refresh=refresh)
     stored = event_for_bar(session, pair, bar_dt)
     if stored is not None:
@@ -108,6 +113,10 @@ def make_signal(
     outcome = SignalOutcome(created=created, event=SignalEventRead.model_validate(event))
     if created and trade and event.final_signal == "buy":
         _trade(session, event, outcome)
+    if created:
+        outcome.notification = notify.maybe_send_signal_notification(
+            session, settings=settings, event=event, source=source
+        )
     return outcome
 
 
@@ -416,5 +425,6 @@ def summarise(results: Sequence[ScanResult]) -> dict[str, Any]:
         "buys": sum(o.created and o.event.final_signal == "buy" for o in outcomes),
         "blocked": sum(o.created and o.event.blocked for o in outcomes),
         "orders": sum(o.order is not None for o in outcomes),
+        "notified": sum(o.notification is not None and o.notification.status == "sent" for o in outcomes),
         "errors": {f"{r.exchange} {r.symbol} {r.timeframe}": r.error for r in results if r.error},
     }
