@@ -119,3 +119,16 @@ def test_the_live_row_equals_the_full_history_row_of_the_newest_bar(session, set
 def test_a_live_row_without_prices_is_412(session, settings) -> None:
     with pytest.raises(PreconditionFailed, match="no prices stored"):
         service.live_feature_row(session, settings=settings, pair=PAIR)
+
+
+def test_the_live_row_of_an_earlier_bar_equals_its_full_history_row(session, settings, stored) -> None:
+    prices, news = stored
+    bar = prices.index[-30]
+    live = service.live_feature_row(session, settings=settings, pair=PAIR, bar_ts=bar.to_pydatetime())
+    assert live.bar_ts == bar and live.prices.index[-1] == bar
+    full = build_features(prices, news, symbol="BTC/USDT", timeframe="1h").loc[bar]
+    np.testing.assert_allclose(live.features.iloc[0].to_numpy(), full.to_numpy(), rtol=1e-9, atol=1e-12)
+    with pytest.raises(PreconditionFailed, match="is not stored"):
+        service.live_feature_row(
+            session, settings=settings, pair=PAIR, bar_ts=(bar + HOUR / 2).to_pydatetime()
+        )
