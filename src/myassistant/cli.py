@@ -378,15 +378,15 @@ def peer_exchange(
 
 
 def run_job_command(kind: str, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run a job or action through the jobs runner (recorded in job_runs, never overlapping), source "cli"."""
-    from myassistant.core.db import Database
+    """Run a job, action or CLI task through the jobs runner (recorded in job_runs, never overlapping),
+    source "cli"."""
     from myassistant.jobs import catalog, service
     from myassistant.jobs.runner import JobLocks
 
     settings = load_settings()
-    settings.ensure_dirs()
-    database = Database(settings.database_url)
-    table = catalog.job_table() if kind == "job" else catalog.action_table()
+    database = _database(settings)  # a fresh database is migrated first
+    tables = {"job": catalog.job_table, "action": catalog.action_table, "task": catalog.task_table}
+    table = tables[kind]()
     try:
         outcome = service.run_now(
             database=database,
@@ -437,6 +437,145 @@ def signals(
     console.print(table)
     for pair, error in stats.get("errors", {}).items():
         err_console.print(f"[yellow]{pair}:[/yellow] {error}")
+
+
+# --- models (through the jobs runner, like every job command) ------------------------------------
+
+
+def _pair_params(
+    symbol: str, exchange: str | None, timeframe: str | None, horizon_steps: int | None
+) -> dict[str, Any]:
+    given = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe, "horizon_steps": horizon_steps}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+SymbolOption = Annotated[str, typer.Option("--symbol", "-s", help="the pair, e.g. BTC/USDT")]
+ExchangeOption = Annotated[str | None, typer.Option(help="exchange id (default: DEFAULT_EXCHANGE)")]
+TimeframeOption = Annotated[str | None, typer.Option(help="bar length (default: DEFAULT_TIMEFRAME)")]
+HorizonOption = Annotated[
+    int | None, typer.Option(min=1, help="bars a trade is held (default: DEFAULT_HORIZON_STEPS)")
+]
+
+
+@app.command("build-dataset")
+def build_dataset(
+    symbol: SymbolOption,
+    exchange: ExchangeOption = None,
+    timeframe: TimeframeOption = None,
+    horizon_steps: HorizonOption = None,
+    start: str | None = typer.Option(None, help="first row's bar open time, ISO 8601 (UTC when naive)"),
+    end: str | None = typer.Option(None, help="last row's bar open time (default: the newest stored bar)"),
+    bars: int | None = typer.Option(
+        None, min=1, help="rows counted back from end (default: policy train_bars)"
+    ),
+) -> None:
+    """Build a pair's dataset from the stored prices and news and save it as parquet."""
+    from rich.table import Table
+
+    params = _pair_params(symbol, exchange, timeframe, horizon_steps)
+    params.update({k: v for k, v in {"start": start, "end": end, "bars": bars}.items() if v is not None})
+    with console.status(f"building the dataset of {symbol}"):
+        built = run_job_command("task", "build_dataset", params)
+    balance = built["class_balance"]
+    table = Table(
+        "dataset", "rows", "labelled", "from", "to", "positive rate", "features", title="build-dataset"
+    )
+    rate = "-" if balance["positive_rate"] is None else f"{balance['positive_rate']:.3f}"
+    table.add_row(
+        f"{built['exchange']} {built['symbol']} {built['timeframe']} h{built['horizon_steps']}",
+        str(built["rows"]),
+        str(built["labelled_rows"]),
+        built["data_start"],
+        built["data_end"],
+        rate,
+        str(len(built["features"])),
+    )
+    console.print(table)
+    console.print(f"saved {built['path']} (sha256 {built['sha256'][:12]}…)")
+
+
+def _fmt(value: Any, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+@app.command()
+def train(
+    symbol: SymbolOption,
+    exchange: ExchangeOption = None,
+    timeframe: TimeframeOption = None,
+    horizon_steps: HorizonOption = None,
+    fetch: bool = typer.Option(True, help="fetch the price history training needs first"),
+) -> None:
+    """Train one pair's model on its last train_bars closed bars and consider promoting it."""
+    from rich.table import Table
+
+    params = {**_pair_params(symbol, exchange, timeframe, horizon_steps), "fetch": fetch}
+    with progress_bar(f"training {symbol}"):
+        result = run_job_command("task", "train", params)
+    run, promotion, history = result["run"], result["promotion"], result["history"]
+    test = run["metrics"]["test"]
+    backtest = test["backtest"]
+    table = Table(
+        "run", "model", "rows", "test AUC", "PR-AUC", "Brier", "threshold", "return", "trades", title="train"
+    )
+    table.add_row(
+        str(run["id"]),
+        run["model_kind"],
+        str(run["rows"]),
+        _fmt(test["auc"]),
+        _fmt(test["pr_auc"]),
+        _fmt(test["brier"]),
+        _fmt(run["threshold"]),
+        _fmt(backtest.get("total_return"), ".2%"),
+        str(backtest.get("trades")),
+    )
+    console.print(table)
+    if history:
+        stored, needed = history["bars_stored"], history["bars_needed"]
+        console.print(f"history: {stored}/{needed} bars stored, {history['fetched_bars']} fetched")
+    if promotion:
+        console.print(f"{promotion['action']}: {promotion['reason']}")
+
+
+@app.command("train-missing")
+def train_missing(
+    fetch: bool = typer.Option(True, help="fetch missing price history before training"),
+) -> None:
+    """Train the watchlist pairs whose model is missing, stale or weak (model policy)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from myassistant.market import service as market
+    from myassistant.ml.jobs import PROGRESS_PARAM
+    from myassistant.ml.schemas import PairTrainOutcome
+
+    settings = load_settings()
+    with job_session(settings) as session:
+        total = len(market.pairs_for_jobs(session, settings=settings))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("checking the watchlist's models", total=total)
+
+        def advance(outcome: PairTrainOutcome) -> None:
+            progress.update(task, advance=1, description=f"{outcome.symbol}: {outcome.action}")
+
+        report = run_job_command("action", "train_missing", {"fetch": fetch, PROGRESS_PARAM: advance})
+    table = Table("pair", "was", "action", "run", "test AUC", "why", title="train-missing")
+    for pair in report["pairs"]:
+        style = {"failed": "red", "trained": "green"}.get(pair["action"])
+        table.add_row(
+            f"{pair['exchange']} {pair['symbol']} {pair['timeframe']} h{pair['horizon_steps']}",
+            pair["health"],
+            pair["action"],
+            str(pair["run_id"] or "-"),
+            _fmt(pair["test_auc"]),
+            pair["reason"],
+            style=style,
+        )
+    console.print(table)
+    console.print(f"{report['trained']} trained, {report['skipped']} skipped, {report['failed']} failed")
+    if report["failed"]:
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":

@@ -116,7 +116,12 @@ def test_bad_pin_requests_are_4xx_with_a_reason(client: TestClient, body: dict, 
 
 def test_policy_defaults_update_and_validation(client: TestClient) -> None:
     policy = client.get("/model/policy").json()
-    assert policy["value"] == {"max_age_days": 7, "retrain_if_auc_below": 0.55, "min_train_rows": 200}
+    assert policy["value"] == {
+        "max_age_days": 7,
+        "retrain_if_auc_below": 0.55,
+        "min_train_rows": 200,
+        "train_bars": 8000,
+    }
     assert (policy["name"], policy["version"], policy["updated_at"]) == ("model_policy", 0, None)
     updated = client.post("/model/policy", json={"max_age_days": 3, "expected_version": 0}).json()
     assert updated["value"]["max_age_days"] == 3 and updated["value"]["min_train_rows"] == 200
@@ -124,7 +129,15 @@ def test_policy_defaults_update_and_validation(client: TestClient) -> None:
     assert client.get("/model/policy").json()["value"]["max_age_days"] == 3
     stale = client.post("/model/policy", json={"min_train_rows": 500, "expected_version": 0})
     assert stale.status_code == 409
-    for bad in ({"max_age_days": 0}, {"retrain_if_auc_below": 1.5}, {"min_train_rows": 10}, {"nope": 1}):
+    bad_values = (
+        {"max_age_days": 0},
+        {"retrain_if_auc_below": 1.5},
+        {"min_train_rows": 10},
+        {"train_bars": 50},
+        {"min_train_rows": 9000},  # more than train_bars could ever give
+        {"nope": 1},
+    )
+    for bad in bad_values:
         response = client.post("/model/policy", json=bad)
         assert response.status_code == 422, bad
         assert response.json()["detail"]

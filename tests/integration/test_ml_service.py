@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
 from myassistant.ml import registry, service
 from myassistant.ml.artifacts import models_dir, sha256_of
+from myassistant.ml.dataset import Frames
 from myassistant.ml.fanout import train_many
 from myassistant.ml.policy import MODEL_POLICY, ModelPolicy
 from myassistant.ml.schemas import PairKey
@@ -115,28 +115,61 @@ def test_health_is_missing_stale_weak_or_ok_per_pair(session, settings, frozen_c
     assert [p.symbol for p, _ in needing] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 
 
-def _frames_for(settings: Settings, pair: PairKey) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _frames_for(settings: Settings, pair: PairKey) -> Frames:
+    if pair.symbol == "XRP/USDT":
+        raise RuntimeError("database went away")
     seed = {"BTC/USDT": 3, "ETH/USDT": 4}.get(pair.symbol, 5)
     rows = 120 if pair.symbol == "DOGE/USDT" else 1500
-    return make_prices(rows, seed=seed, autocorrelation=0.3, volatility=0.006), make_news()
+    return Frames(make_prices(rows, seed=seed, autocorrelation=0.3, volatility=0.006), make_news())
 
 
 @pytest.mark.slow
-def test_fan_out_trains_each_pair_in_worker_processes(database_url, settings) -> None:
-    pairs = [pair_key(symbol=s, horizon_steps=4) for s in ("BTC/USDT", "ETH/USDT", "DOGE/USDT")]
-    done = train_many(
-        settings=settings, pairs=pairs, frames_for=_frames_for, policy=ModelPolicy(), n_jobs=2, config=FAST
-    )
+def test_fan_out_trains_in_worker_processes_and_records_every_run_here(
+    database_url, settings, frozen_clock
+) -> None:
+    symbols = ("BTC/USDT", "ETH/USDT", "DOGE/USDT", "XRP/USDT")
+    pairs = [pair_key(symbol=s, horizon_steps=4) for s in symbols]
+    seen: list[str] = []
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            done = train_many(
+                session,
+                settings=settings,
+                pairs=pairs,
+                frames_for=_frames_for,
+                policy=ModelPolicy(),
+                n_jobs=2,
+                config=FAST,
+                on_result=lambda trained: seen.append(trained.pair.symbol),
+            )
+        with database.session(write=False) as session:
+            stored = {r.id: (r.symbol, r.status, r.created_at) for r in session.scalars(select(ModelRun))}
+    finally:
+        database.dispose()
     assert [(d.pair.symbol, d.status) for d in done] == [
         ("BTC/USDT", "succeeded"),
         ("ETH/USDT", "succeeded"),
         ("DOGE/USDT", "failed"),
+        ("XRP/USDT", "failed"),
     ]
-    assert [d.promotion for d in done] == ["promoted", "promoted", None]
-    database = Database(database_url)
-    try:
-        with database.session(write=False) as session:
-            stored = {r.id: (r.symbol, r.status) for r in session.scalars(select(ModelRun))}
-    finally:
-        database.dispose()
-    assert stored == {d.run_id: (d.pair.symbol, d.status) for d in done}
+    assert seen == list(symbols)
+    assert [d.promotion for d in done] == ["promoted", "promoted", None, None]
+    assert "not enough labelled rows" in done[2].error and "database went away" in done[3].error
+    # Runs are stamped by this process's clock, not the workers' own.
+    assert stored == {d.run_id: (d.pair.symbol, d.status, frozen_clock.now()) for d in done}
+
+
+def test_health_covers_the_watchlist_and_leaves_out_a_pair_models_cannot_name(session, settings) -> None:
+    from myassistant.market import service as market
+    from myassistant.market.schemas import WatchlistEntryIn
+
+    entries = [WatchlistEntryIn(symbol=s, timeframe="1h") for s in ("BTC/USDT", "ABCDEFGHIJKLMNOPQ/USDT")]
+    market.add_to_watchlist(session, settings=settings, entries=entries)
+    [health] = service.health_report(session, settings=settings)
+    assert (health.symbol, health.timeframe, health.horizon_steps, health.status) == (
+        "BTC/USDT",
+        "1h",
+        12,
+        "missing",
+    )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from myassistant.api.app import create_app
+from tests.reliability.fuzzing import fuzz_operation
 
 # Routes that call outside peers are fuzzed in their own suites, with the peer running.
 SKIPPED_PATHS: tuple[str, ...] = (
@@ -15,23 +14,9 @@ SKIPPED_PATHS: tuple[str, ...] = (
     "/news/fetch",  # fetches any URL; fuzzed with loopback URLs in tests/reliability/test_news_fuzz.py
     "/prices/fetch",  # calls the exchange; fuzzed against the exchange peer in the market suite
     "/watchlist/discover",  # likewise
+    "/model/train",  # /model/train and /model/train_missing fetch history: fuzzed in test_fuzz_model_api.py
 )
 EXAMPLES_PER_OPERATION = 30
-
-
-def _fuzz(operation) -> None:
-    @given(case=operation.as_strategy())
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    def run(case) -> None:
-        case.call_and_validate(checks=[not_a_server_error])
-
-    run()
 
 
 def test_no_input_makes_any_operation_answer_5xx(make_settings, database) -> None:
@@ -43,7 +28,7 @@ def test_no_input_makes_any_operation_answer_5xx(make_settings, database) -> Non
             continue
         fuzzed += 1
         try:
-            _fuzz(operation)
+            fuzz_operation(operation, max_examples=EXAMPLES_PER_OPERATION)
         except Exception as exc:  # collect every failing operation, not just the first
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:2000]}")
     assert fuzzed > 0
@@ -51,7 +36,8 @@ def test_no_input_makes_any_operation_answer_5xx(make_settings, database) -> Non
 
 
 @pytest.mark.parametrize(
-    "path", ["/memory", "/risk/policy", "/notify/config", "/model/active", "/model/policy"]
+    "path",
+    ["/memory", "/risk/policy", "/notify/config", "/model/active", "/model/policy", "/dataset/build"],
 )
 def test_the_fuzzer_covers_mutating_routes(make_settings, database, path: str) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))

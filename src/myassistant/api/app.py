@@ -14,6 +14,7 @@ from myassistant import __version__, diagnostics
 from myassistant.api.errors import install_error_handlers
 from myassistant.api.routes import (
     automation,
+    dataset,
     memory,
     model,
     news,
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     news.router,
     prices.router,
     watchlist.router,
+    dataset.router,
 )
 
 DESCRIPTION = (

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
-from myassistant.jobs.registry import JobDefinition, JobTable, define, every
+from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, every
+from myassistant.market import jobs as market_jobs
+from myassistant.ml import jobs as ml_jobs
+from myassistant.news import jobs as news_jobs
 from myassistant.notify import alerts
 from myassistant.signals import jobs as signal_jobs
 
 # Scheduled jobs (SPEC §13), in the order they are listed.
 JOBS: tuple[JobDefinition, ...] = (
     define(
+        "discover_watchlist",
+        market_jobs.discover_watchlist,
+        daily(0, 30),
+        "refresh the watchlist with the most liquid spot pairs",
+    ),
+    define("fetch_news", news_jobs.fetch_news, every(10), "fetch the news feeds"),
+    # Two minutes after each fetch, so the new articles are annotated in the same ten minutes.
+    define("analyze_news", news_jobs.analyze_news, ("cron", {"minute": "2-59/10"}), "annotate new articles"),
+    define(
+        "fetch_prices",
+        market_jobs.fetch_prices,
+        every(15, offset_s=20),
+        "fetch the watchlist's new closed bars, just after each 15-minute close",
+    ),
+    define(
         "make_signals",
         signal_jobs.make_signals,
         every(15, offset_s=40),
         "refresh prices, signal every watchlist pair on its last closed bar, paper-trade BUYs, apply exits",
+    ),
+    define(
+        "train_models",
+        ml_jobs.train_models,
+        daily(2, 0),
+        "train the watchlist pairs whose model is missing, stale or weak (model policy)",
     ),
     define(
         "check_alerts",
@@ -36,6 +60,19 @@ ACTIONS: tuple[JobDefinition, ...] = (
         ("manual", {}),
         "signal every watchlist pair, never trade",
     ),
+    define(
+        "train_missing",
+        ml_jobs.train_missing,
+        ("manual", {}),
+        "train the watchlist pairs that need it now (params: fetch)",
+    ),
+)
+
+# Run by CLI commands through the runner (a job_runs row each, never overlapping); neither scheduled
+# nor actions: the API has its own routes for them (POST /dataset/build, POST /model/train).
+TASKS: tuple[JobDefinition, ...] = (
+    define("build_dataset", ml_jobs.build_dataset, ("manual", {}), "build and store one pair's dataset"),
+    define("train", ml_jobs.train, ("manual", {}), "train one pair's model"),
 )
 
 
@@ -45,3 +82,7 @@ def job_table() -> JobTable:
 
 def action_table() -> JobTable:
     return JobTable(ACTIONS, kind="action")
+
+
+def task_table() -> JobTable:
+    return JobTable(TASKS, kind="task")

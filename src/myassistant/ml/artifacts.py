@@ -82,7 +82,7 @@ def save_model(
     raw = predictor.to_bytes()
     digest = sha256_of(raw)
     stem = artifact_stem(exchange, symbol, timeframe, horizon_steps, created_at)
-    model_path = _create_exclusive(directory, stem, raw)
+    model_path = create_exclusive(directory, stem, raw, suffix=MODEL_SUFFIX)
     metadata = {
         "format": META_FORMAT,
         "exchange": exchange,
@@ -102,17 +102,18 @@ def save_model(
     return SavedModel(model_file=model_path.name, meta_file=meta_path.name, sha256=digest, metadata=metadata)
 
 
-def _create_exclusive(directory: Path, stem: str, raw: bytes) -> Path:
+def create_exclusive(directory: Path, stem: str, raw: bytes, *, suffix: str) -> Path:
+    """Write `raw` to a new file `stem{suffix}` (or `stem-N{suffix}`), never over an existing one."""
     for attempt in range(1, 1000):
         name = stem if attempt == 1 else f"{stem}-{attempt}"
-        path = directory / f"{name}{MODEL_SUFFIX}"
+        path = directory / f"{name}{suffix}"
         try:
             with path.open("xb") as handle:
                 handle.write(raw)
         except FileExistsError:
             continue
         return path
-    raise PreconditionFailed(f"could not find a free model file name for {stem} in {directory}")
+    raise PreconditionFailed(f"could not find a free file name for {stem} in {directory}")
 
 
 def resolve_inside_models(path: str | Path, *, artifacts_dir: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,22 @@ import pandas as pd
 from myassistant.ml.features import FEATURE_COLUMNS, build_features
 from myassistant.ml.labels import make_labels
 from myassistant.trading.costs import CostRates
+
+
+@dataclass(frozen=True)
+class Frames:
+    """What a dataset or a live row is built from, as read from the database.
+
+    `prices`: bars (index `ts` = open time, UTC), with warm-up history before `first_row`;
+    `news`: the annotated articles those bars need (news frame contract); `news_since`: when the
+    system's news history starts, so a slice of the news is judged like the full history;
+    `first_row`: the first bar that becomes a row (earlier bars only warm the features up).
+    """
+
+    prices: pd.DataFrame
+    news: pd.DataFrame | None
+    news_since: datetime | None = None
+    first_row: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -57,15 +74,37 @@ def build_dataset(
     timeframe: str,
     horizon_steps: int,
     rates: CostRates[Any],
+    news_since: datetime | None = None,
+    first_row: datetime | None = None,
 ) -> Dataset:
-    """Features and labels from the prices and news frames of the data contracts."""
-    features = build_features(prices, news, symbol=symbol, timeframe=timeframe)
+    """Features and labels from the prices and news frames of the data contracts.
+
+    Bars before `first_row` only warm the features up: they are computed over, then left out.
+    """
+    features = build_features(prices, news, symbol=symbol, timeframe=timeframe, news_since=news_since)
     labels = make_labels(prices, horizon_steps=horizon_steps, timeframe=timeframe, rates=rates)
+    keep = slice(None) if first_row is None else prices.index >= pd.Timestamp(first_row)
     return Dataset(
         symbol=symbol,
         timeframe=timeframe,
         horizon_steps=horizon_steps,
-        features=features[list(FEATURE_COLUMNS)],
-        labels=labels,
-        prices=prices[["open", "close"]].astype(np.float64),
+        features=features.loc[keep, list(FEATURE_COLUMNS)],
+        labels=labels.loc[keep],
+        prices=prices.loc[keep, ["open", "close"]].astype(np.float64),
+    )
+
+
+def dataset_from_frames(
+    frames: Frames, *, symbol: str, timeframe: str, horizon_steps: int, rates: CostRates[Any]
+) -> Dataset:
+    """`build_dataset` over frames read from the database."""
+    return build_dataset(
+        frames.prices,
+        frames.news,
+        symbol=symbol,
+        timeframe=timeframe,
+        horizon_steps=horizon_steps,
+        rates=rates,
+        news_since=frames.news_since,
+        first_row=frames.first_row,
     )

@@ -1,41 +1,64 @@
 """Training several pairs at once: joblib worker processes on this machine, Dask through the same seam.
 
-Each worker loads its pair's frames, trains and commits in its own database session; the heavy work
-happens before the worker's first statement, so SQLite writers queue only for their inserts.
-Setting DASK_SCHEDULER_ADDRESS switches joblib's backend to an existing Dask cluster (SPEC §17).
+Each worker loads its pair's frames (its own read-only connection), trains and writes the model
+files; it never writes to the database. The caller's process records each run and its promotion as
+results come back, so run times and promotion decisions follow one clock, SQLite has one writer,
+and workers on a cluster need no write access. Setting DASK_SCHEDULER_ADDRESS switches joblib's
+backend to an existing Dask cluster (SPEC §17).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import joblib
-import pandas as pd
+from sqlalchemy.orm import Session
 
 from myassistant.core.config import Settings
-from myassistant.core.db import Database
-from myassistant.core.errors import PreconditionFailed
+from myassistant.core.errors import DomainError, PreconditionFailed
+from myassistant.ml.dataset import Frames
 from myassistant.ml.policy import ModelPolicy
 from myassistant.ml.schemas import PairKey
-from myassistant.ml.service import Costs, train_pair_from_frames
+from myassistant.ml.service import (
+    Costs,
+    FitAttempt,
+    TrainingCrashed,
+    TrainOutcome,
+    attempt_fit,
+    record_attempt,
+)
 from myassistant.ml.training import TrainConfig
 
-FramesLoader = Callable[[Settings, PairKey], tuple[pd.DataFrame, pd.DataFrame | None]]
+FramesLoader = Callable[[Settings, PairKey], Frames]
 DASK_ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 
 
 @dataclass(frozen=True)
 class PairTrained:
-    """What one worker did for one pair."""
+    """What training did for one pair: the recorded run and its promotion decision."""
 
     pair: PairKey
-    run_id: int
-    status: str
-    error: str | None
-    promotion: str | None
+    outcome: TrainOutcome
+
+    @property
+    def run_id(self) -> int:
+        return self.outcome.run.id
+
+    @property
+    def status(self) -> str:
+        return self.outcome.run.status
+
+    @property
+    def error(self) -> str | None:
+        return self.outcome.run.error
+
+    @property
+    def promotion(self) -> str | None:
+        return self.outcome.promotion.action if self.outcome.promotion else None
 
 
 @contextmanager
@@ -55,6 +78,7 @@ def parallel_backend(n_jobs: int) -> Iterator[None]:
 
 
 def train_many(
+    session: Session,
     *,
     settings: Settings,
     pairs: Sequence[PairKey],
@@ -64,48 +88,47 @@ def train_many(
     costs: Costs | None = None,
     config: TrainConfig | None = None,
     source: str = "scheduler",
+    on_result: Callable[[PairTrained], None] | None = None,
 ) -> list[PairTrained]:
-    """Train every pair in parallel; `frames_for` must be picklable (a module-level function)."""
+    """Train every pair in parallel and record each run here, committing one pair at a time.
+
+    `frames_for` must be picklable (a module-level function or a partial of one). One pair (or
+    `n_jobs=1`) trains in this process.
+    """
     if not pairs:
         return []
-    task = joblib.delayed(_train_one)
+    session.commit()  # no transaction (nor SQLite's write lock) is held while the workers train
+    task = joblib.delayed(fit_in_worker)
+    done: list[PairTrained] = []
     with parallel_backend(min(n_jobs, len(pairs))):
-        results = joblib.Parallel()(
-            task(settings, pair, frames_for, policy, costs, config, source) for pair in pairs
+        attempts = joblib.Parallel(return_as="generator")(
+            task(settings, pair, frames_for, policy, costs, config) for pair in pairs
         )
-    return list(results)
+        for attempt in attempts:
+            outcome = record_attempt(session, attempt=attempt, policy=policy, source=source)
+            session.commit()
+            trained = PairTrained(pair=attempt.pair, outcome=outcome)
+            done.append(trained)
+            if on_result is not None:
+                on_result(trained)
+    return done
 
 
-def _train_one(
+def fit_in_worker(
     settings: Settings,
     pair: PairKey,
     frames_for: FramesLoader,
     policy: ModelPolicy,
     costs: Costs | None,
     config: TrainConfig | None,
-    source: str,
-) -> PairTrained:
-    prices, news = frames_for(settings, pair)
-    database = Database(settings.database_url, pool_size=1)
+) -> FitAttempt:
+    """Load the pair's frames and fit; every failure comes back as the attempt's error."""
+    started = time.perf_counter()
     try:
-        with database.session() as session:
-            outcome = train_pair_from_frames(
-                session,
-                settings=settings,
-                **pair.model_dump(),
-                prices=prices,
-                news=news,
-                policy=policy,
-                costs=costs,
-                config=config,
-                source=source,
-            )
-    finally:
-        database.dispose()
-    return PairTrained(
-        pair=pair,
-        run_id=outcome.run.id,
-        status=outcome.run.status,
-        error=outcome.run.error,
-        promotion=outcome.promotion.action if outcome.promotion else None,
-    )
+        frames = frames_for(settings, pair)
+    except DomainError as exc:
+        return FitAttempt(pair=pair, fitted=None, error=exc, duration_s=time.perf_counter() - started)
+    except Exception as exc:  # the parent records it as a crashed run
+        crash = TrainingCrashed(f"loading the frames crashed: {type(exc).__name__}: {exc}")
+        return FitAttempt(pair=pair, fitted=None, error=crash, duration_s=time.perf_counter() - started)
+    return attempt_fit(settings=settings, pair=pair, frames=frames, policy=policy, costs=costs, config=config)

@@ -4,15 +4,18 @@ One function, `build_features`, builds both the training rows and the live row, 
 drift apart. Every column at bar `ts` depends only on bars with open time <= ts and on articles
 with `first_seen_at < ts + timeframe`; the look-ahead tests alter everything later and check it.
 
-News semantics: the news history starts at the earliest article in the frame. A trailing window
-that starts before that is not fully observed, so all its news features are NaN ("no history").
-A fully observed window with no article has count 0 and NaN mean sentiment and negative share
-(undefined, not neutral).
+News semantics: the news history starts at `news_since` (when the system began collecting news),
+by default at the earliest article in the frame. A trailing window that starts before that is not
+fully observed, so all its news features are NaN ("no history"). A fully observed window with no
+article has count 0 and NaN mean sentiment and negative share (undefined, not neutral). Callers
+that pass only a recent slice of the news (the live row) must pass `news_since`, or the slice's
+first article would be taken as the start of history and early windows judged unobserved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -68,16 +71,24 @@ def coin_tag(symbol: str) -> str:
 
 
 def build_features(
-    prices: pd.DataFrame, news: pd.DataFrame | None, *, symbol: str, timeframe: str
+    prices: pd.DataFrame,
+    news: pd.DataFrame | None,
+    *,
+    symbol: str,
+    timeframe: str,
+    news_since: datetime | None = None,
 ) -> pd.DataFrame:
-    """Feature rows for every bar of `prices` (index `ts` = bar open time, UTC), in FEATURE_COLUMNS order."""
+    """Feature rows for every bar of `prices` (index `ts` = bar open time, UTC), in FEATURE_COLUMNS order.
+
+    `news_since`: start of the system's news history (default: the earliest article in `news`).
+    """
     tf_ns = timeframe_seconds(timeframe) * NS_PER_S
     ts_ns = _validated_index_ns(prices, tf_ns)
     # Filled column by column in pandas' own block layout, so the frame wraps it without a copy.
     block = np.full((len(FEATURE_COLUMNS), len(ts_ns)), np.nan)
     if len(ts_ns):
         columns = _price_features(prices, ts_ns, tf_ns) | _news_features(
-            news, ts_ns + tf_ns, coin_tag(symbol)
+            news, ts_ns + tf_ns, coin_tag(symbol), _utc_ns(news_since)
         )
         for position, name in enumerate(FEATURE_COLUMNS):
             block[position] = columns[name]
@@ -189,22 +200,42 @@ def _calendar(open_ns: NDArray[np.int64]) -> dict[str, FloatArray]:
     }
 
 
-def _news_features(
-    news: pd.DataFrame | None, close_ns: NDArray[np.int64], coin: str
-) -> dict[str, FloatArray]:
-    nan = np.full(close_ns.shape, np.nan)
+def _utc_ns(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    stamp = pd.Timestamp(moment)
+    stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+    return int(stamp.as_unit("ns").value)
+
+
+def _sorted_articles(
+    news: pd.DataFrame | None, coin: str
+) -> tuple[NDArray[np.int64], FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
+    """first_seen_at (ns), compound, negative and has-the-coin's-tag, sorted by first_seen_at."""
     if news is None or news.empty:
-        return {name: nan.copy() for name in NEWS_FEATURES}
+        return np.empty(0, np.int64), np.empty(0), np.empty(0, bool), np.empty(0, bool)
     missing = [c for c in NEWS_COLUMNS if c not in news.columns]
     if missing:
         raise InvalidInput(f"news lacks columns {missing}")
     seen_ns = pd.DatetimeIndex(pd.to_datetime(news["first_seen_at"], utc=True)).as_unit("ns").asi8
     order = np.argsort(seen_ns, kind="stable")
-    seen_ns = seen_ns[order]
-    compound = news["compound"].to_numpy(dtype=np.float64)[order]
-    negative = news["negative"].to_numpy(dtype=bool)[order]
-    tagged = _has_tag(news["tags"], coin)[order]
-    history_start = int(seen_ns[0])
+    return (
+        np.asarray(seen_ns[order], dtype=np.int64),
+        news["compound"].to_numpy(dtype=np.float64)[order],
+        news["negative"].to_numpy(dtype=bool)[order],
+        _has_tag(news["tags"], coin)[order],
+    )
+
+
+def _news_features(
+    news: pd.DataFrame | None, close_ns: NDArray[np.int64], coin: str, news_since_ns: int | None
+) -> dict[str, FloatArray]:
+    seen_ns, compound, negative, tagged = _sorted_articles(news, coin)
+    history_start = (
+        news_since_ns if news_since_ns is not None else (int(seen_ns[0]) if len(seen_ns) else None)
+    )
+    if history_start is None:
+        return {name: np.full(close_ns.shape, np.nan) for name in NEWS_FEATURES}
     out: dict[str, FloatArray] = {}
     for scope, mask in (("coin", tagged), ("all", np.ones(len(seen_ns), dtype=bool))):
         sums = _WindowSums(seen_ns[mask], compound[mask], negative[mask])

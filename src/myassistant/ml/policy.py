@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from myassistant.core import configdocs
 
@@ -23,6 +23,22 @@ class ModelPolicy(BaseModel):
     min_train_rows: int = Field(
         default=200, ge=50, le=100_000_000, description="labelled rows needed to train"
     )
+    train_bars: int = Field(
+        default=8000,
+        ge=100,
+        le=400_000,
+        description="bars a training run (and a default dataset) uses as rows, the latest closed ones; "
+        "missing history is fetched first, plus the features' warm-up bars before them",
+    )
+
+    @model_validator(mode="after")
+    def _enough_bars_for_min_rows(self) -> ModelPolicy:
+        if self.train_bars < self.min_train_rows:
+            raise ValueError(
+                f"train_bars ({self.train_bars}) must be at least min_train_rows ({self.min_train_rows}): "
+                "training could never have enough rows"
+            )
+        return self
 
 
 MODEL_POLICY = configdocs.register("model_policy", ModelPolicy)

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from myassistant.core.clock import ensure_utc
 from myassistant.core.errors import InvalidInput, describe_validation_errors, field_errors
 from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 
+if TYPE_CHECKING:
+    from myassistant.core.config import Settings
+
 EXCHANGE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,14}/[A-Z0-9][A-Z0-9._-]{0,14}(:[A-Z0-9._-]{1,14})?$"
+MAX_SYMBOL_LENGTH = 32  # the symbol columns of model_runs, active_models and datasets
 MAX_HORIZON_STEPS = 10_000
 MAX_ROW_ID = 2**63 - 1  # BIGINT: larger ids cannot exist
+
+
+# Query filters: lower/upper-case variants of exchange and symbol are accepted and normalised.
+EXCHANGE_QUERY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+SYMBOL_QUERY = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,14}/[A-Za-z0-9][A-Za-z0-9._-]{0,14}(:[A-Za-z0-9._-]{1,14})?$"
 
 
 def normalise_exchange(value: str) -> str:
@@ -24,25 +34,37 @@ def normalise_symbol(value: str) -> str:
     return value.strip().upper()
 
 
-class PairKey(BaseModel):
+def exchange_filter(value: str | None) -> str | None:
+    return normalise_exchange(value) if value is not None else None
+
+
+def symbol_filter(value: str | None) -> str | None:
+    return normalise_symbol(value) if value is not None else None
+
+
+class _NormalisedPair(BaseModel):
+    """Exchange ids are lower-case and symbols upper-case, whatever case a caller sends."""
+
+    @field_validator("exchange", mode="before", check_fields=False)
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return normalise_exchange(value) if isinstance(value, str) else value
+
+    @field_validator("symbol", mode="before", check_fields=False)
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return normalise_symbol(value) if isinstance(value, str) else value
+
+
+class PairKey(_NormalisedPair):
     """Exchange, symbol, timeframe and horizon: what a model is trained for."""
 
     model_config = ConfigDict(extra="forbid")
 
     exchange: str = Field(pattern=EXCHANGE_PATTERN, examples=["bybit"])
-    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["BTC/USDT"])
+    symbol: str = Field(pattern=SYMBOL_PATTERN, max_length=MAX_SYMBOL_LENGTH, examples=["BTC/USDT"])
     timeframe: str = Field(pattern=TIMEFRAME_PATTERN, examples=["15m"])
     horizon_steps: int = Field(ge=1, le=MAX_HORIZON_STEPS, examples=[12])
-
-    @field_validator("exchange", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return normalise_exchange(value) if isinstance(value, str) else value
-
-    @field_validator("symbol", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return normalise_symbol(value) if isinstance(value, str) else value
 
     def key(self) -> tuple[str, str, str, int]:
         return (self.exchange, self.symbol, self.timeframe, self.horizon_steps)
@@ -155,3 +177,140 @@ class ModelHealthRead(PairRead):
     source: Literal["pin", "pair", "fallback"] | None
     age_days: float | None
     test_auc: float | None
+
+
+# --- datasets, training, health ------------------------------------------------------------------
+
+# Times outside this range cannot be a bar of any exchange (and far ones overflow time-zone arithmetic).
+EARLIEST_TIME = datetime(2010, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_DATASET_BARS = 400_000
+
+
+def _bounded_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        value = ensure_utc(value)
+    except OverflowError:
+        raise ValueError("time out of range") from None
+    if not EARLIEST_TIME <= value <= LATEST_TIME:
+        raise ValueError(f"time must be between {EARLIEST_TIME.date()} and {LATEST_TIME.date()}")
+    return value
+
+
+class PairRequest(_NormalisedPair):
+    """A pair in a request body: only `symbol` is required, the rest default to the settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exchange: str | None = Field(
+        default=None, pattern=EXCHANGE_PATTERN, description="default: DEFAULT_EXCHANGE", examples=["bybit"]
+    )
+    symbol: str = Field(pattern=SYMBOL_PATTERN, max_length=MAX_SYMBOL_LENGTH, examples=["BTC/USDT"])
+    timeframe: str | None = Field(
+        default=None, pattern=TIMEFRAME_PATTERN, description="default: DEFAULT_TIMEFRAME", examples=["15m"]
+    )
+    horizon_steps: int | None = Field(
+        default=None, ge=1, le=MAX_HORIZON_STEPS, description="default: DEFAULT_HORIZON_STEPS", examples=[12]
+    )
+
+    def pair(self, settings: Settings) -> PairKey:
+        """The full pair, defaults filled in from the settings."""
+        return PairKey.of(
+            exchange=self.exchange or settings.default_exchange,
+            symbol=self.symbol,
+            timeframe=self.timeframe or settings.default_timeframe,
+            horizon_steps=self.horizon_steps or settings.default_horizon_steps,
+        )
+
+
+class DatasetBuildRequest(PairRequest):
+    """Rows from `start` to `end`, or the last `bars` bars up to `end` (default: the policy's train_bars)."""
+
+    start: datetime | None = Field(default=None, description="first row's bar open time (UTC when naive)")
+    end: datetime | None = Field(default=None, description="last row's bar open time; default: newest stored")
+    bars: int | None = Field(
+        default=None, ge=1, le=MAX_DATASET_BARS, description="rows, counted back from end"
+    )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        return _bounded_utc(value)
+
+    @model_validator(mode="after")
+    def _one_way_to_pick_rows(self) -> DatasetBuildRequest:
+        if self.start is not None and self.bars is not None:
+            raise ValueError("give start (with an optional end) or bars, not both")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError("start must not be after end")
+        return self
+
+
+class ClassBalance(BaseModel):
+    positives: int
+    negatives: int
+    positive_rate: float | None
+
+
+class DatasetRead(PairRead):
+    id: int
+    data_start: datetime = Field(description="first row's bar open time")
+    data_end: datetime = Field(description="last row's bar open time")
+    rows: int
+    labelled_rows: int = Field(description="rows whose future is known (the last horizon_steps + 1 are not)")
+    features: list[str]
+    class_balance: ClassBalance
+    params: dict[str, Any]
+    path: str = Field(description="the parquet file")
+    relative_path: str = Field(description="relative to ARTIFACTS_DIR, as stored")
+    sha256: str
+    size_bytes: int
+    created_at: datetime
+
+
+class TrainRequest(PairRequest):
+    fetch: bool = Field(
+        default=True, description="fetch the price history training needs first (policy train_bars + warm-up)"
+    )
+
+
+class HistoryRead(BaseModel):
+    """What the store held of the history a run needs, and what was fetched for it."""
+
+    bars_needed: int
+    bars_stored: int
+    fetched_bars: int
+    error: str | None = None
+
+
+class TrainResponse(BaseModel):
+    run: ModelRunRead
+    promotion: PromotionRead | None
+    history: HistoryRead | None
+
+
+class TrainMissingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fetch: bool = Field(default=True, description="fetch missing price history before training")
+
+
+class PairTrainOutcome(PairRead):
+    """What train_missing did for one watchlist pair."""
+
+    action: Literal["trained", "skipped", "failed"]
+    health: Literal["ok", "stale", "weak", "missing"] = Field(description="the pair's health before")
+    reason: str
+    run_id: int | None = None
+    promotion: Literal["promoted", "refused"] | None = None
+    test_auc: float | None = None
+    fetched_bars: int | None = None
+
+
+class TrainMissingReport(BaseModel):
+    trained: int
+    skipped: int
+    failed: int
+    pairs: list[PairTrainOutcome]

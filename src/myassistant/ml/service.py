@@ -1,13 +1,19 @@
-"""Model services: train a pair from its frames, list runs and promotions, pins, policy and health."""
+"""Model services: frames from the database, training (one pair or the ones that need it), runs,
+promotions, pins, policy and health.
+
+Long work never holds a database transaction: the session is committed before fetching from the
+exchange and before training, so SQLite's write lock is taken only for the short inserts.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, Protocol
 
 import pandas as pd
 from sqlalchemy import Select, select
@@ -15,25 +21,35 @@ from sqlalchemy.orm import Session
 
 from myassistant.core import clock, configdocs
 from myassistant.core.config import Settings
-from myassistant.core.errors import DomainError, InvalidInput
+from myassistant.core.db import Database
+from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
+from myassistant.market import logic as market_logic
+from myassistant.market import service as market
 from myassistant.ml import registry
 from myassistant.ml.artifacts import SavedModel, save_model
-from myassistant.ml.dataset import build_dataset
+from myassistant.ml.dataset import Frames, dataset_from_frames
+from myassistant.ml.features import NEWS_WINDOWS_H, WARMUP_BARS, build_features
 from myassistant.ml.policy import MODEL_POLICY, ModelPolicy, health_status
 from myassistant.ml.schemas import (
     ActiveModelRead,
     ActiveModelUpdate,
+    HistoryRead,
     ModelHealthRead,
     ModelRunRead,
     PairKey,
+    PairTrainOutcome,
     PromotionRead,
     RunBrief,
+    TrainMissingReport,
 )
 from myassistant.ml.tables import ModelPromotion, ModelRun
+from myassistant.ml.timeframes import timeframe_delta
 from myassistant.ml.training import TrainConfig, TrainingResult, train
+from myassistant.news import service as news_service
 from myassistant.trading.costs import DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS, rates_from_bps
 
 logger = logging.getLogger("myassistant.ml")
+NEWS_LOOKBACK = timedelta(hours=max(NEWS_WINDOWS_H))
 
 
 class TrainingCrashed(DomainError):
@@ -71,12 +87,21 @@ class TrainOutcome:
     error: DomainError | None
 
 
+@dataclass(frozen=True)
+class FitAttempt:
+    """The result of fitting one pair (in this process or a worker): the model, or why it failed."""
+
+    pair: PairKey
+    fitted: Fitted | None
+    error: DomainError | None
+    duration_s: float
+
+
 def fit_pair(
     *,
     settings: Settings,
     pair: PairKey,
-    prices: pd.DataFrame,
-    news: pd.DataFrame | None,
+    frames: Frames,
     policy: ModelPolicy,
     costs: Costs,
     config: TrainConfig,
@@ -86,13 +111,8 @@ def fit_pair(
         rates = rates_from_bps(costs.fee_bps, costs.slippage_bps)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
-    dataset = build_dataset(
-        prices,
-        news,
-        symbol=pair.symbol,
-        timeframe=pair.timeframe,
-        horizon_steps=pair.horizon_steps,
-        rates=rates,
+    dataset = dataset_from_frames(
+        frames, symbol=pair.symbol, timeframe=pair.timeframe, horizon_steps=pair.horizon_steps, rates=rates
     )
     result = train(dataset, rates=rates, min_train_rows=policy.min_train_rows, config=config)
     index = dataset.features.index
@@ -100,6 +120,7 @@ def fit_pair(
         "threshold": result.threshold,
         "costs": {"fee_bps": costs.fee_bps, "slippage_bps": costs.slippage_bps},
         "data_range": {"start": index[0].isoformat(), "end": index[-1].isoformat()},
+        "news_since": frames.news_since.isoformat() if frames.news_since else None,
         "rows": result.rows,
         "metrics": result.metrics,
     }
@@ -114,53 +135,55 @@ def fit_pair(
         details=details,
     )
     return Fitted(
-        result=result, saved=saved, data_start=index[0].to_pydatetime(), data_end=index[-1].to_pydatetime()
+        result=replace(result, candidates={}),  # only the chosen model travels back from a worker
+        saved=saved,
+        data_start=index[0].to_pydatetime(),
+        data_end=index[-1].to_pydatetime(),
     )
 
 
-def train_pair_from_frames(
-    session: Session,
+def attempt_fit(
     *,
     settings: Settings,
-    exchange: str,
-    symbol: str,
-    timeframe: str,
-    horizon_steps: int,
-    prices: pd.DataFrame,
-    news: pd.DataFrame | None,
-    policy: ModelPolicy | None = None,
+    pair: PairKey,
+    frames: Frames,
+    policy: ModelPolicy,
     costs: Costs | None = None,
     config: TrainConfig | None = None,
-    source: str = "api",
-) -> TrainOutcome:
-    """Train one pair, record the run (failures too) and consider promoting it.
-
-    The heavy work runs before the first statement on `session` when `policy` is given, so a
-    caller that has not started a transaction holds SQLite's write lock only for the inserts.
-    """
-    pair = PairKey.of(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
-    policy = policy or get_policy(session)
+) -> FitAttempt:
+    """`fit_pair` with every failure caught: nothing is raised, nothing touches the database."""
     started = time.perf_counter()
+    fitted: Fitted | None = None
+    error: DomainError | None = None
     try:
         fitted = fit_pair(
             settings=settings,
             pair=pair,
-            prices=prices,
-            news=news,
+            frames=frames,
             policy=policy,
             costs=costs or Costs(),
             config=config or TrainConfig(),
         )
     except DomainError as exc:
-        return _failed(session, pair, source, exc, time.perf_counter() - started)
+        error = exc
     except Exception as exc:  # a crash must still leave its run row; the traceback goes to the log
-        logger.exception("training %s %s %s h%s crashed", exchange, symbol, timeframe, horizon_steps)
-        crash = TrainingCrashed(f"training crashed: {type(exc).__name__}: {exc}")
-        return _failed(session, pair, source, crash, time.perf_counter() - started)
+        logger.exception("training %s %s %s h%s crashed", *pair.key())
+        error = TrainingCrashed(f"training crashed: {type(exc).__name__}: {exc}")
+    return FitAttempt(pair=pair, fitted=fitted, error=error, duration_s=time.perf_counter() - started)
+
+
+def record_attempt(
+    session: Session, *, attempt: FitAttempt, policy: ModelPolicy, source: str
+) -> TrainOutcome:
+    """Store the run of an attempt (failures too) and, when it succeeded, run the promotion gate."""
+    if attempt.fitted is None:
+        error = attempt.error or TrainingCrashed("training produced no model")
+        return _failed(session, attempt.pair, source, error, attempt.duration_s)
+    fitted = attempt.fitted
     result, test = fitted.result, fitted.result.metrics["test"]
     run = registry.record_run(
         session,
-        pair=pair,
+        pair=attempt.pair,
         status="succeeded",
         source=source,
         model_kind=result.predictor.kind,
@@ -173,10 +196,41 @@ def train_pair_from_frames(
         data_end=fitted.data_end,
         rows=result.rows,
         saved=fitted.saved,
-        duration_s=time.perf_counter() - started,
+        duration_s=attempt.duration_s,
     )
     promotion = registry.consider_promotion(session, run=run, policy=policy)
     return TrainOutcome(ModelRunRead.model_validate(run), PromotionRead.model_validate(promotion), None)
+
+
+def train_pair_from_frames(
+    session: Session,
+    *,
+    settings: Settings,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    horizon_steps: int,
+    prices: pd.DataFrame,
+    news: pd.DataFrame | None,
+    news_since: datetime | None = None,
+    first_row: datetime | None = None,
+    policy: ModelPolicy | None = None,
+    costs: Costs | None = None,
+    config: TrainConfig | None = None,
+    source: str = "api",
+) -> TrainOutcome:
+    """Train one pair, record the run (failures too) and consider promoting it.
+
+    The heavy work runs before the first statement on `session` when `policy` is given, so a
+    caller that has not started a transaction holds SQLite's write lock only for the inserts.
+    """
+    pair = PairKey.of(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
+    policy = policy or get_policy(session)
+    frames = Frames(prices=prices, news=news, news_since=news_since, first_row=first_row)
+    attempt = attempt_fit(
+        settings=settings, pair=pair, frames=frames, policy=policy, costs=costs, config=config
+    )
+    return record_attempt(session, attempt=attempt, policy=policy, source=source)
 
 
 def _failed(
@@ -188,7 +242,7 @@ def _failed(
     return TrainOutcome(ModelRunRead.model_validate(run), None, error)
 
 
-def _where_given(query: Select[Any], table: type[Any], **equal: object) -> Select[Any]:
+def where_given(query: Select[Any], table: type[Any], **equal: object) -> Select[Any]:
     """`query` filtered on each column whose value is given (None means no filter)."""
     for name, value in equal.items():
         if value is not None:
@@ -208,8 +262,8 @@ def list_runs(
 ) -> list[ModelRunRead]:
     """Runs, newest first, filtered by any of the pair's fields and status."""
     query = select(ModelRun).order_by(ModelRun.created_at.desc(), ModelRun.id.desc()).limit(limit)
-    query = _where_given(query, ModelRun, exchange=exchange, symbol=symbol, timeframe=timeframe)
-    query = _where_given(query, ModelRun, horizon_steps=horizon_steps, status=status)
+    query = where_given(query, ModelRun, exchange=exchange, symbol=symbol, timeframe=timeframe)
+    query = where_given(query, ModelRun, horizon_steps=horizon_steps, status=status)
     return [ModelRunRead.model_validate(row) for row in session.scalars(query)]
 
 
@@ -224,7 +278,7 @@ def list_promotions(
 ) -> list[PromotionRead]:
     """The promotion audit trail, newest first."""
     query = select(ModelPromotion).order_by(ModelPromotion.id.desc()).limit(limit)
-    query = _where_given(
+    query = where_given(
         query,
         ModelPromotion,
         exchange=exchange,
@@ -315,3 +369,378 @@ def pairs_needing_training(
     """The pairs whose health is not ok, with their health (what train_missing trains)."""
     found = [(pair, health_for(session, pair=pair, policy=policy)) for pair in pairs]
     return [(pair, health) for pair, health in found if health.status != "ok"]
+
+
+# --- frames from the database ---------------------------------------------------------------------
+
+
+class PairLike(Protocol):
+    """Anything naming a pair: `PairKey`, or `market.logic.Pair` from `pairs_for_jobs`."""
+
+    @property
+    def exchange(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def timeframe(self) -> str: ...
+    @property
+    def horizon_steps(self) -> int: ...
+
+
+def as_pair_key(pair: PairLike) -> PairKey:
+    if isinstance(pair, PairKey):
+        return pair
+    return PairKey.of(
+        exchange=pair.exchange, symbol=pair.symbol, timeframe=pair.timeframe, horizon_steps=pair.horizon_steps
+    )
+
+
+def _no_prices(
+    pair: PairKey, detail: str = "no prices stored", fix: str = "fetch prices first"
+) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"{detail} for {pair.exchange} {pair.symbol} {pair.timeframe}; {fix} "
+        "(POST /prices/fetch, `myassistant fetch-prices`, or train with fetch=true)"
+    )
+
+
+def _news_for(session: Session, prices: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+    """The annotated articles the bars' news windows see: from the first window's start to the last close."""
+    first_close = prices.index[0] + timeframe_delta(timeframe)
+    last_close = prices.index[-1] + timeframe_delta(timeframe)
+    return news_service.annotated_news_frame(
+        session, since=(first_close - NEWS_LOOKBACK).to_pydatetime(), until=last_close.to_pydatetime()
+    )
+
+
+def load_frames(
+    session: Session,
+    *,
+    settings: Settings,
+    pair: PairLike,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bars: int | None = None,
+) -> Frames:
+    """Stored prices and news for dataset rows `start..end`, or the last `bars` rows up to `end`.
+
+    Each row gets WARMUP_BARS bars of history before it (loaded too, marked by `first_row`), so its
+    features equal what the live row computes; rows without that much stored history are left out.
+    `end` defaults to the newest stored bar; neither `start` nor `bars` means every stored bar.
+    News: only the window the bars need, plus the start of the news history (`news_since`).
+    PreconditionFailed (412) when nothing or too little is stored. `settings` is unused today.
+    """
+    key = as_pair_key(pair)
+    if start is not None and bars is not None:
+        raise InvalidInput("give start (with an optional end) or bars, not both")
+    step = timeframe_delta(key.timeframe)
+    read = functools.partial(
+        market.load_prices, session, exchange=key.exchange, symbol=key.symbol, timeframe=key.timeframe
+    )
+    if start is not None:
+        prices = read(start=start - WARMUP_BARS * step, end=end)
+        wanted_first = pd.Timestamp(start)
+    else:
+        prices = read(end=end, limit=bars + WARMUP_BARS if bars is not None else None)
+        wanted_first = prices.index[-bars] if bars is not None and len(prices) >= bars else None
+    if prices.empty or (wanted_first is not None and wanted_first > prices.index[-1]):
+        raise _no_prices(
+            key, "no prices stored" if start is None and end is None else "no prices in that range"
+        )
+    warmed = prices.index[0] + WARMUP_BARS * step
+    first_row = warmed if wanted_first is None else max(warmed, wanted_first)
+    if first_row > prices.index[-1]:
+        raise _no_prices(
+            key,
+            f"too little history: {len(prices)} bars stored up to {prices.index[-1].isoformat()}, and a "
+            f"dataset row needs {WARMUP_BARS} bars ({WARMUP_BARS * step}) of history before it",
+            "fetch older history (with `since`)",
+        )
+    return Frames(
+        prices=prices,
+        news=_news_for(session, prices, key.timeframe),
+        news_since=news_service.news_history_start(session),
+        first_row=first_row.to_pydatetime(),
+    )
+
+
+class LiveRow(NamedTuple):
+    """The feature row of the newest stored (closed) bar, built exactly as training rows are."""
+
+    bar_ts: datetime  # open time of that bar, UTC
+    features: pd.DataFrame  # one row, index `ts`, columns FEATURE_COLUMNS (select a model's own features)
+    prices: pd.DataFrame  # the bars used, oldest first; the last one is `bar_ts`
+
+    @property
+    def warmed_up(self) -> bool:
+        """False when fewer than WARMUP_BARS bars were stored: the row may differ from a training row."""
+        return len(self.prices) >= WARMUP_BARS
+
+
+def live_feature_row(
+    session: Session, *, settings: Settings, pair: PairLike, bar_ts: datetime | None = None
+) -> LiveRow:
+    """The features of the pair's newest stored bar (or of `bar_ts`), from WARMUP_BARS bars of history.
+
+    For the decision loop: stable signature. Stored bars are closed bars, so by default `bar_ts` is
+    the last closed bar the store knows; comparing it with the clock (is it the latest?) is the
+    caller's call. PreconditionFailed (412) when no prices are stored (or not the bar asked for).
+    `settings` is unused today.
+    """
+    key = as_pair_key(pair)
+    prices = market.load_prices(
+        session,
+        exchange=key.exchange,
+        symbol=key.symbol,
+        timeframe=key.timeframe,
+        end=bar_ts,
+        limit=WARMUP_BARS,
+    )
+    if prices.empty:
+        raise _no_prices(key)
+    if bar_ts is not None and prices.index[-1] != pd.Timestamp(bar_ts):
+        raise _no_prices(key, f"the bar of {bar_ts.isoformat()} is not stored")
+    features = build_features(
+        prices,
+        _news_for(session, prices.iloc[-1:], key.timeframe),
+        symbol=key.symbol,
+        timeframe=key.timeframe,
+        news_since=news_service.news_history_start(session),
+    )
+    return LiveRow(bar_ts=prices.index[-1].to_pydatetime(), features=features.iloc[-1:], prices=prices)
+
+
+# --- history for training -------------------------------------------------------------------------
+
+
+def training_bars(policy: ModelPolicy) -> int:
+    """Bars a training run reads: the policy's rows plus the features' warm-up before them."""
+    return policy.train_bars + WARMUP_BARS
+
+
+def _stored_since(session: Session, pair: PairKey, start_ms: int) -> tuple[int, int | None]:
+    """How many bars are stored from `start_ms` on, and the first one's open time (ms)."""
+    prices = market.load_prices(
+        session,
+        exchange=pair.exchange,
+        symbol=pair.symbol,
+        timeframe=pair.timeframe,
+        start=market_logic.from_ms(start_ms),
+    )
+    first = market_logic.to_ms(prices.index[0].to_pydatetime()) if len(prices) else None
+    return len(prices), first
+
+
+def ensure_history(
+    session: Session, *, settings: Settings, pair: PairKey, bars: int
+) -> tuple[HistoryRead, DomainError | None]:
+    """Fetch what the store lacks of the last `bars` closed bars: older history first, then the tail.
+
+    Commits (no transaction is held while waiting on the exchange); an exchange failure is returned,
+    not raised, with what the store holds after it.
+    """
+    try:
+        step = market_logic.timeframe_ms(pair.timeframe)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    newest = market_logic.last_closed_open(market_logic.to_ms(clock.now()), pair.timeframe)
+    start_ms = newest - (bars - 1) * step
+    stored, first = _stored_since(session, pair, start_ms)
+    session.commit()
+    if stored >= bars:
+        return HistoryRead(bars_needed=bars, bars_stored=stored, fetched_bars=0), None
+    fetch = functools.partial(
+        market.fetch_prices,
+        session,
+        settings=settings,
+        exchange=pair.exchange,
+        symbol=pair.symbol,
+        timeframe=pair.timeframe,
+    )
+    fetched, error = 0, None
+    try:
+        if first is None or first > start_ms:  # older history: from the window start up to what is stored
+            head_end = newest if first is None else first - step
+            head = fetch(since=market_logic.from_ms(start_ms), limit=(head_end - start_ms) // step + 1)
+            fetched += head.new_bars
+        if first is not None:  # the tail after the newest stored bar, and holes in between
+            fetched += fetch().new_bars
+    except DomainError as exc:
+        error = exc
+    session.rollback()  # a failed fetch may leave its page transaction open; stored pages are committed
+    stored, _ = _stored_since(session, pair, start_ms)
+    session.commit()
+    history = HistoryRead(
+        bars_needed=bars, bars_stored=stored, fetched_bars=fetched, error=error.detail if error else None
+    )
+    return history, error
+
+
+# --- training from the database -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairTrainingResult:
+    outcome: TrainOutcome
+    history: HistoryRead | None
+
+
+def train_pair(
+    session: Session,
+    *,
+    settings: Settings,
+    pair: PairLike,
+    fetch: bool = True,
+    source: str = "api",
+    config: TrainConfig | None = None,
+) -> PairTrainingResult:
+    """Train one pair on its last `train_bars` stored closed bars, fetching missing history first.
+
+    Every attempt leaves a run row: a failed fetch or missing prices are recorded as a failed run
+    and reported in `outcome.error` (the caller commits, then answers its status code).
+    """
+    key = as_pair_key(pair)
+    policy = get_policy(session)
+    started = time.perf_counter()
+    history: HistoryRead | None = None
+    try:
+        if fetch:
+            history, error = ensure_history(session, settings=settings, pair=key, bars=training_bars(policy))
+            if error is not None:
+                raise error
+        frames = load_frames(session, settings=settings, pair=key, bars=policy.train_bars)
+    except DomainError as exc:
+        return PairTrainingResult(_failed(session, key, source, exc, time.perf_counter() - started), history)
+    session.commit()  # nothing held while training
+    attempt = attempt_fit(settings=settings, pair=key, frames=frames, policy=policy, config=config)
+    attempt = replace(attempt, duration_s=time.perf_counter() - started)
+    return PairTrainingResult(record_attempt(session, attempt=attempt, policy=policy, source=source), history)
+
+
+def training_frames(settings: Settings, pair: PairKey, *, bars: int) -> Frames:
+    """Frames for training `pair`, read in a worker process through its own connection."""
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        with database.session(write=False) as session:
+            return load_frames(session, settings=settings, pair=pair, bars=bars)
+    finally:
+        database.dispose()
+
+
+def watchlist_pairs(session: Session, *, settings: Settings) -> list[PairKey]:
+    """Every watchlist pair (defaults filled in), as the model services name pairs.
+
+    A pair the model tables cannot hold (a symbol longer than their columns) is logged and left
+    out, so one odd entry does not stop health checks and training for the others.
+    """
+    pairs: list[PairKey] = []
+    for pair in market.pairs_for_jobs(session, settings=settings):
+        try:
+            pairs.append(as_pair_key(pair))
+        except InvalidInput as exc:
+            logger.warning("watchlist pair %s %s left out of model work: %s", pair.exchange, pair.symbol, exc)
+    return pairs
+
+
+def health_report(session: Session, *, settings: Settings) -> list[ModelHealthRead]:
+    """Model health of every watchlist pair under the current policy."""
+    policy = get_policy(session)
+    return [
+        health_for(session, pair=pair, policy=policy) for pair in watchlist_pairs(session, settings=settings)
+    ]
+
+
+def train_missing(
+    session: Session,
+    *,
+    settings: Settings,
+    fetch: bool = True,
+    source: str = "api",
+    n_jobs: int = 2,
+    config: TrainConfig | None = None,
+    on_pair: Callable[[PairTrainOutcome], None] | None = None,
+) -> TrainMissingReport:
+    """Train exactly the watchlist pairs whose model is not ok under the policy; report every pair.
+
+    Missing history is fetched first (one pair at a time); several pairs train in worker processes
+    (`fanout.train_many`), one pair in this process.
+    """
+    from myassistant.ml.fanout import train_many  # fanout builds on this module
+
+    policy = get_policy(session)
+    found = [
+        (pair, health_for(session, pair=pair, policy=policy))
+        for pair in watchlist_pairs(session, settings=settings)
+    ]
+    session.commit()
+    done: dict[tuple[str, str, str, int], PairTrainOutcome] = {}
+
+    def report(outcome: PairTrainOutcome) -> None:
+        done[(outcome.exchange, outcome.symbol, outcome.timeframe, outcome.horizon_steps)] = outcome
+        if on_pair is not None:
+            on_pair(outcome)
+
+    health_of = {pair.key(): health for pair, health in found}
+    fetched: dict[tuple[str, str, str, int], int] = {}
+    to_train: list[PairKey] = []
+    for pair, health in found:
+        if health.status == "ok":
+            report(_pair_outcome(pair, health, "skipped", f"ok: {health.reason}"))
+            continue
+        if fetch:
+            history, error = ensure_history(session, settings=settings, pair=pair, bars=training_bars(policy))
+            fetched[pair.key()] = history.fetched_bars
+            if error is not None:
+                failed = _failed(session, pair, source, error, 0.0)
+                session.commit()
+                report(_from_run(pair, health, failed, history.fetched_bars))
+                continue
+        to_train.append(pair)
+    train_many(
+        session,
+        settings=settings,
+        pairs=to_train,
+        frames_for=functools.partial(training_frames, bars=policy.train_bars),
+        policy=policy,
+        n_jobs=n_jobs,
+        config=config,
+        source=source,
+        on_result=lambda trained: report(
+            _from_run(
+                trained.pair, health_of[trained.pair.key()], trained.outcome, fetched.get(trained.pair.key())
+            )
+        ),
+    )
+    ordered = [done[pair.key()] for pair, _ in found]
+    return TrainMissingReport(
+        trained=sum(o.action == "trained" for o in ordered),
+        skipped=sum(o.action == "skipped" for o in ordered),
+        failed=sum(o.action == "failed" for o in ordered),
+        pairs=ordered,
+    )
+
+
+def _pair_outcome(
+    pair: PairKey, health: ModelHealthRead, action: str, reason: str, **extra: Any
+) -> PairTrainOutcome:
+    return PairTrainOutcome(**pair.model_dump(), action=action, health=health.status, reason=reason, **extra)
+
+
+def _from_run(
+    pair: PairKey, health: ModelHealthRead, outcome: TrainOutcome, fetched_bars: int | None
+) -> PairTrainOutcome:
+    run = outcome.run
+    common = {"run_id": run.id, "fetched_bars": fetched_bars}
+    if run.status != "succeeded":
+        return _pair_outcome(pair, health, "failed", run.error or "failed", **common)
+    promotion = outcome.promotion
+    decision = f"{promotion.action}: {promotion.reason}" if promotion else "not considered for promotion"
+    return _pair_outcome(
+        pair,
+        health,
+        "trained",
+        f"was {health.status} ({health.reason}); {decision}",
+        promotion=promotion.action if promotion else None,
+        test_auc=run.test_auc,
+        **common,
+    )

@@ -89,3 +89,32 @@ class ModelPromotion(Base):
     previous_run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("model_runs.id"))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class DatasetArtifact(Base):
+    """A dataset stored as a parquet file under `<ARTIFACTS_DIR>/datasets`, with what it holds."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (
+        Index(
+            "ix_datasets_pair_created_at", "exchange", "symbol", "timeframe", "horizon_steps", "created_at"
+        ),
+        Index("ix_datasets_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    exchange: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(32))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    horizon_steps: Mapped[int] = mapped_column(Integer)
+    data_start: Mapped[datetime]
+    data_end: Mapped[datetime]
+    rows: Mapped[int] = mapped_column(Integer)
+    labelled_rows: Mapped[int] = mapped_column(Integer)
+    features: Mapped[list[Any]]
+    class_balance: Mapped[dict[str, Any]]
+    params: Mapped[dict[str, Any]]  # costs, warm-up bars, news history start, articles used
+    path: Mapped[str] = mapped_column(String(255), unique=True)  # relative to ARTIFACTS_DIR, POSIX
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]

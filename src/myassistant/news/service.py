@@ -517,6 +517,21 @@ def annotated_news_frame(
         result.close()
 
 
+def news_history_start(session: Session) -> datetime | None:
+    """When the system's news history starts: the earliest `first_seen_at` of an annotated article.
+
+    Dataset and live-row builds pass it to the features, so a recent slice of the news is judged
+    like the full history. Walks `ix_articles_first_seen_at` from the start to the first annotated row.
+    """
+    query = (
+        select(Article.first_seen_at)
+        .where(exists().where(ArticleAnnotation.article_id == Article.id))
+        .order_by(Article.first_seen_at)
+        .limit(1)
+    )
+    return session.execute(query).scalar_one_or_none()
+
+
 def _iso_text(session: Session, column: Any) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US')

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from myassistant.core.config import Settings
 from myassistant.market import service as market
 from myassistant.ml import service as ml
-from myassistant.ml.schemas import PairKey
 from myassistant.notify.logic import EquityView, ModelHealthLine, PositionLine, SignalLine, WatchlistLine
 from myassistant.signals import service as signals
 from myassistant.signals.service import latest_quotes
@@ -79,27 +78,17 @@ def watchlist(session: Session, _settings: Settings) -> list[WatchlistLine]:
 
 def model_health(session: Session, settings: Settings) -> list[ModelHealthLine]:
     """Every watchlist pair's model health under the model policy (what train_missing acts on)."""
-    policy = ml.get_policy(session)
-    lines = []
-    for pair in market.pairs_for_jobs(session, settings=settings):
-        key = PairKey(
-            exchange=pair.exchange,
-            symbol=pair.symbol,
-            timeframe=pair.timeframe,
-            horizon_steps=pair.horizon_steps,
+    return [
+        ModelHealthLine(
+            exchange=health.exchange,
+            symbol=health.symbol,
+            timeframe=health.timeframe,
+            horizon_steps=health.horizon_steps,
+            status=health.status,
+            reason=health.reason,
+            run_id=health.run_id,
+            auc=health.test_auc,
+            age=timedelta(days=health.age_days) if health.age_days is not None else None,
         )
-        health = ml.health_for(session, pair=key, policy=policy)
-        lines.append(
-            ModelHealthLine(
-                exchange=health.exchange,
-                symbol=health.symbol,
-                timeframe=health.timeframe,
-                horizon_steps=health.horizon_steps,
-                status=health.status,
-                reason=health.reason,
-                run_id=health.run_id,
-                auc=health.test_auc,
-                age=timedelta(days=health.age_days) if health.age_days is not None else None,
-            )
-        )
-    return lines
+        for health in ml.health_report(session, settings=settings)
+    ]

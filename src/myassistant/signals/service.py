@@ -25,9 +25,10 @@ from myassistant.core.db import Database, insert_ignoring_conflicts
 from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
 from myassistant.market import logic as market_logic
 from myassistant.market import service as market
-from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS, build_features, coin_tag
+from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS, coin_tag
 from myassistant.ml.predictors import top_contributions
 from myassistant.ml.registry import LoadedModel, load_model_for
+from myassistant.ml.service import live_feature_row
 from myassistant.news import service as news
 from myassistant.notify import service as notify
 from myassistant.signals import logic, policy, risk
@@ -40,7 +41,6 @@ from myassistant.trading.service import Quote, SeriesKey
 
 HEADLINES_IN_NOTE = 3
 CONTRIBUTIONS_IN_NOTE = 5
-NEWS_LOOKBACK = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,8 @@ def make_signal(
         timeframe=pair.timeframe,
         horizon_steps=pair.horizon_steps,
     )
-    prices, row = _live_row(session, pair, bar_dt)
+    live = live_feature_row(session, settings=settings, pair=pair, bar_ts=bar_dt)
+    prices, row = live.prices, live.features.iloc[0]
     price = float(prices["close"].iloc[-1])
     prob = float(model.predict(_model_input(row, model))[0])
     decision = _risk_decision(session, pair, bar_dt, prob, model.threshold, row, price)
@@ -186,23 +187,6 @@ def _last_closed_bar(session: Session, settings: Settings, pair: SignalPair, *, 
             f"but the last closed bar is {expected.isoformat()}: a signal on old data would mislead{problem}"
         )
     return expected
-
-
-def _live_row(session: Session, pair: SignalPair, bar_dt: datetime) -> tuple[pd.DataFrame, pd.Series]:
-    """The feature row of `bar_dt`, built by the same code as the training rows."""
-    prices = market.load_prices(
-        session,
-        exchange=pair.exchange,
-        symbol=pair.symbol,
-        timeframe=pair.timeframe,
-        end=bar_dt,
-        limit=WARMUP_BARS,
-    )
-    close_time = bar_dt + timedelta(milliseconds=market_logic.timeframe_ms(pair.timeframe))
-    start = prices.index[0].to_pydatetime() - NEWS_LOOKBACK
-    frame = news.annotated_news_frame(session, since=start, until=close_time)
-    features = build_features(prices, frame, symbol=pair.symbol, timeframe=pair.timeframe)
-    return prices, features.iloc[-1]
 
 
 def _model_input(row: pd.Series, model: LoadedModel) -> NDArray[np.float64]:

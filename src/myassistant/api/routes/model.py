@@ -2,39 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from myassistant.api.configdoc_routes import add_config_doc_routes
-from myassistant.api.deps import SessionDep, SettingsDep
+from myassistant.api.deps import DatabaseDep, SessionDep, SettingsDep
 from myassistant.ml import service
+from myassistant.ml.jobs import training_lock
 from myassistant.ml.policy import MODEL_POLICY
 from myassistant.ml.schemas import (
+    EXCHANGE_QUERY,
     MAX_HORIZON_STEPS,
+    SYMBOL_QUERY,
     ActiveModelRead,
     ActiveModelUpdate,
+    ModelHealthRead,
     ModelRunRead,
     PairKey,
     PromotionRead,
-    normalise_exchange,
-    normalise_symbol,
+    TrainMissingReport,
+    TrainMissingRequest,
+    TrainRequest,
+    TrainResponse,
+    exchange_filter,
+    symbol_filter,
 )
 from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 
 router = APIRouter(tags=["Model"])
-
-# Query filters: lower/upper-case variants of exchange and symbol are accepted and normalised.
-EXCHANGE_QUERY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
-SYMBOL_QUERY = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,14}/[A-Za-z0-9][A-Za-z0-9._-]{0,14}(:[A-Za-z0-9._-]{1,14})?$"
-
-
-def _lower(value: str | None) -> str | None:
-    return normalise_exchange(value) if value is not None else None
-
-
-def _upper(value: str | None) -> str | None:
-    return normalise_symbol(value) if value is not None else None
 
 
 @router.get("/model/runs", response_model=list[ModelRunRead])
@@ -50,8 +48,8 @@ def list_runs(
     """Training runs, newest first, failures included."""
     return service.list_runs(
         session,
-        exchange=_lower(exchange),
-        symbol=_upper(symbol),
+        exchange=exchange_filter(exchange),
+        symbol=symbol_filter(symbol),
         timeframe=timeframe,
         horizon_steps=horizon_steps,
         status=status,
@@ -102,12 +100,55 @@ def list_promotions(
     """Every promotion, refusal, pin, unpin and rollback with its reason, newest first."""
     return service.list_promotions(
         session,
-        exchange=_lower(exchange),
-        symbol=_upper(symbol),
+        exchange=exchange_filter(exchange),
+        symbol=symbol_filter(symbol),
         timeframe=timeframe,
         horizon_steps=horizon_steps,
         limit=limit,
     )
+
+
+@router.post(
+    "/model/train",
+    response_model=TrainResponse,
+    responses={
+        412: {"description": "too little price history, or a single class (the failed run is recorded)"},
+        422: {"description": "invalid pair, or a symbol the exchange does not list"},
+        502: {"description": "the exchange failed (the failed run is recorded)"},
+        503: {"description": "the exchange is unreachable or rate-limits (the failed run is recorded)"},
+    },
+)
+def train(body: TrainRequest, session: SessionDep, settings: SettingsDep) -> Any:
+    """Train one pair on its last `train_bars` closed bars (fetched first unless `fetch` is false).
+
+    Answers the run and its promotion decision; a failed run is recorded too and answered with its
+    error's status, `detail` and `run_id`.
+    """
+    result = service.train_pair(session, settings=settings, pair=body.pair(settings), fetch=body.fetch)
+    outcome = result.outcome
+    if outcome.error is not None:
+        content = {"detail": outcome.error.detail, "run_id": outcome.run.id, "history": result.history}
+        return JSONResponse(jsonable_encoder(content), status_code=outcome.error.status_code)
+    return TrainResponse(run=outcome.run, promotion=outcome.promotion, history=result.history)
+
+
+@router.get("/model/health", response_model=list[ModelHealthRead])
+def health(session: SessionDep, settings: SettingsDep) -> list[ModelHealthRead]:
+    """Every watchlist pair's model: run, age, test AUC, and status ok / stale / weak / missing with why."""
+    return service.health_report(session, settings=settings)
+
+
+@router.post(
+    "/model/train_missing",
+    response_model=TrainMissingReport,
+    responses={409: {"description": "training (train_models / train_missing) is already running"}},
+)
+def train_missing(
+    session: SessionDep, database: DatabaseDep, settings: SettingsDep, body: TrainMissingRequest | None = None
+) -> TrainMissingReport:
+    """Train exactly the watchlist pairs whose model is missing, stale or weak; report every pair."""
+    with training_lock(database, settings):
+        return service.train_missing(session, settings=settings, fetch=body.fetch if body else True)
 
 
 add_config_doc_routes(router, "/model/policy", MODEL_POLICY, label="model policy")

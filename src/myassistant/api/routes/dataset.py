@@ -1,0 +1,52 @@
+"""Dataset: build a pair's dataset from the stored prices and news, and list the stored ones."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from myassistant.api.deps import SessionDep, SettingsDep
+from myassistant.ml import datasets
+from myassistant.ml.schemas import (
+    EXCHANGE_QUERY,
+    MAX_HORIZON_STEPS,
+    SYMBOL_QUERY,
+    DatasetBuildRequest,
+    DatasetRead,
+    exchange_filter,
+    symbol_filter,
+)
+from myassistant.ml.timeframes import TIMEFRAME_PATTERN
+
+router = APIRouter(tags=["Dataset"])
+
+
+@router.post(
+    "/dataset/build",
+    response_model=DatasetRead,
+    responses={412: {"description": "no prices stored for the pair, or too few rows"}},
+)
+def build_dataset(body: DatasetBuildRequest, session: SessionDep, settings: SettingsDep) -> DatasetRead:
+    """Build the dataset (features, news aggregates, label) and store it as a parquet artifact."""
+    return datasets.build(session, settings=settings, request=body)
+
+
+@router.get("/datasets", response_model=list[DatasetRead])
+def list_datasets(
+    session: SessionDep,
+    settings: SettingsDep,
+    exchange: str | None = Query(None, pattern=EXCHANGE_QUERY),
+    symbol: str | None = Query(None, pattern=SYMBOL_QUERY),
+    timeframe: str | None = Query(None, pattern=TIMEFRAME_PATTERN),
+    horizon_steps: int | None = Query(None, ge=1, le=MAX_HORIZON_STEPS),
+    limit: int = Query(50, ge=1, le=1000),
+) -> list[DatasetRead]:
+    """Stored datasets, newest first."""
+    return datasets.list_datasets(
+        session,
+        settings=settings,
+        exchange=exchange_filter(exchange),
+        symbol=symbol_filter(symbol),
+        timeframe=timeframe,
+        horizon_steps=horizon_steps,
+        limit=limit,
+    )
