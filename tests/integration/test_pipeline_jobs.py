@@ -68,8 +68,8 @@ def test_train_models_and_train_missing_train_only_what_the_policy_says(api: Tes
     assert run["id"] == pair["run_id"] and run["source"] == "api"
     action = _run(api, action="train_missing")
     assert action["status"] == "ok" and action["stats"]["skipped"] == 1 and action["stats"]["trained"] == 0
-    bad = _run(api, action="train_missing", fetch="sometimes")
-    assert bad["status"] == "error" and "fetch" in bad["error"]
+    bad = api.post("/automation/run", json={"action": "train_missing", "fetch": "sometimes"})
+    assert bad.status_code == 422 and "fetch" in bad.json()["detail"]  # refused before a run starts
     status = {job["name"]: job for job in api.get("/automation/status").json()["jobs"]}
     assert status["train_models"]["schedule"] == "cron(hour=2, minute=0)"
     assert status["fetch_prices"]["schedule"] == "cron(minute=*/15, second=20)"
