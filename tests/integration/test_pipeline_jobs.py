@@ -98,3 +98,19 @@ def test_a_news_job_where_every_feed_fails_is_recorded_as_an_error(
     with TestClient(create_app(settings, database=database)) as client:
         outcome = _run(client, job="fetch_news")
     assert outcome["status"] == "error" and "all 2 feeds failed" in outcome["error"]
+
+
+def test_fetch_news_takes_feeds_and_limit_as_params_and_refuses_bad_ones_before_running(
+    api: TestClient, news_peer_urls
+) -> None:
+    good, broken = news_peer_urls.url("ru-1251"), news_peer_urls.url("error")
+    outcome = _run(api, job="fetch_news", feeds=[good, broken], limit=2)
+    assert outcome["status"] == "ok", outcome["error"]  # named feeds are reported one by one
+    rows = {row["url"]: row for row in outcome["stats"]["results"]}
+    assert (rows[good]["status"], rows[good]["new"]) == ("ok", 2)
+    assert rows[broken]["status"] == "error" and "HTTP 500" in rows[broken]["error"]
+    for bad_params in ({"feeds": ["file:///etc/passwd"]}, {"limit": 0}, {"feeds": [good], "since": "x"}):
+        refused = api.post("/automation/run", json={"job": "fetch_news", **bad_params})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"].startswith("invalid parameters: ")
+    assert [run["status"] for run in api.get("/automation/runs").json()] == ["ok"]

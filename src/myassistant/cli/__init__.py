@@ -43,8 +43,8 @@ app.add_typer(peer_app, name="peer")
 
 
 def fail(headline: str, detail: str = "", *, code: int = EXIT_FAILED) -> NoReturn:
-    """Print `headline: detail` on stderr and exit with `code`."""
-    err_console.print(f"[red]{escape(headline)}[/red] {escape(detail)}".rstrip())
+    """Print `headline detail` on stderr, unwrapped so URLs and names stay whole, and exit with `code`."""
+    err_console.print(f"[red]{escape(headline)}[/red] {escape(detail)}".rstrip(), soft_wrap=True)
     raise typer.Exit(code=code)
 
 
