@@ -9,6 +9,7 @@
    against the real service in its own process; reference: `GET /ping` on the same server.
 
 Usage: python bench/signals_bench.py [--pairs 50] [--rows 1000000] [--requests 2000]
+(uses `wrk` as the load generator when it is installed, e.g. `apt install wrk`; else an httpx client)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -246,6 +248,34 @@ async def latencies(base: str, path: str, requests: int, concurrency: int = 8) -
     return np.array(results) * 1000
 
 
+def wrk(url: str, seconds: int = 8) -> tuple[float, float, float]:
+    """p50, p99 (ms) and requests/s from wrk with 8 connections."""
+    out = subprocess.run(
+        ["wrk", "-t", "1", "-c", "8", "-d", f"{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0] in ("50%", "99%"):
+            value = parts[1]
+            figures[parts[0]] = (
+                float(value[:-2])
+                if value.endswith("ms")
+                else (float(value[:-2]) / 1000 if value.endswith("us") else float(value[:-1]) * 1000)
+            )
+        elif line.startswith("Requests/sec:"):
+            figures["rate"] = float(parts[1])
+    return figures["50%"], figures["99%"], figures["rate"]
+
+
+def client_figures(base: str, path: str, requests: int) -> tuple[float, float, float]:
+    ms = asyncio.run(latencies(base, path.replace("C07/USDT", "{symbol}"), requests))
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), requests / (ms.sum() / 1000 / 8)
+
+
 def recent_latency(rows: int, requests: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "signals.db")
@@ -282,17 +312,20 @@ def recent_latency(rows: int, requests: int) -> None:
                         raise
                     time.sleep(0.2)
             asyncio.run(latencies(base, "/signals/recent?limit=50", 200))  # warm-up
-            for label, path_ in (
+            probes = (
                 ("GET /ping (reference)", "/ping"),
                 ("GET /signals/recent?limit=50", "/signals/recent?limit=50"),
-                ("GET /signals/recent?symbol=..&limit=50", "/signals/recent?symbol={symbol}&limit=50"),
+                ("GET /signals/recent?symbol=..&limit=50", "/signals/recent?symbol=C07/USDT&limit=50"),
                 ("GET /signals/recent?final_signal=buy", "/signals/recent?final_signal=buy&limit=50"),
-            ):
-                ms = asyncio.run(latencies(base, path_, requests))
-                print(
-                    f"{label:42s} p50 {np.percentile(ms, 50):6.2f} ms  p99 {np.percentile(ms, 99):6.2f} ms  "
-                    f"({requests / (ms.sum() / 1000 / 8):,.0f} req/s)"
-                )
+            )
+            use_wrk = shutil.which("wrk") is not None
+            print(
+                f"load generator: {'wrk (its own process)' if use_wrk else 'httpx in this process'}, "
+                "8 concurrent connections"
+            )
+            for label, path_ in probes:
+                p50, p99, rate = wrk(base + path_) if use_wrk else client_figures(base, path_, requests)
+                print(f"{label:42s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  ({rate:,.0f} req/s)")
         finally:
             server.terminate()
             server.wait(15)

@@ -16,19 +16,20 @@ MAX_ROW_ID = 2**63 - 1  # BIGINT; larger ids cannot exist, and SQLite would over
 MAX_INT32 = 2**31 - 1
 
 
-def get_settings(request: Request) -> Settings:
+# Trivial dependencies are `async def`: a plain `def` would cost each request a hop to the threadpool.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One unit of work per request; reads do not take SQLite's write lock."""
-    database = get_database(request)
+    database: Database = request.app.state.db
     with database.session(write=request.method not in SAFE_METHODS) as session:
         yield session
 

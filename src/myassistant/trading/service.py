@@ -252,22 +252,8 @@ def reset(session: Session, *, confirm: bool) -> EquityRead:
     )
     session.flush()
     session.expire_all()
-    fresh = open_account(session)
-    return EquityRead(
-        account_id=fresh.id,
-        quote=fresh.quote,
-        opened_at=fresh.opened_at,
-        initial_cash=fresh.initial_cash,
-        cash=fresh.cash,
-        positions_value=Decimal(0),
-        equity=fresh.cash,
-        realized_pnl=Decimal(0),
-        unrealized_pnl=Decimal(0),
-        fees_paid=Decimal(0),
-        open_positions=0,
-        return_pct=Decimal(0),
-        unpriced_positions=[],
-    )
+    # A new account holds nothing yet: no prices to look up.
+    return equity(session, latest_price=lambda _session, _keys: {}, marked=[])
 
 
 def rebuild_from_ledger(session: Session, account_id: int) -> AccountState:

@@ -1,0 +1,46 @@
+"""The demo pipeline end to end against the three local peers (exchange, news, Telegram)."""
+
+from __future__ import annotations
+
+import pytest
+
+from myassistant import demo
+from myassistant.core.db import Database
+
+
+@pytest.mark.slow
+def test_demo_runs_every_step_against_the_peers(make_settings, database_url, tmp_path) -> None:
+    with demo.running_peers() as peers:
+        settings = demo.demo_settings(
+            make_settings(), peers, database_url=database_url, artifacts_dir=tmp_path / "artifacts"
+        )
+        assert settings.exchange_api_override == peers.exchange.url
+        database = Database(database_url)
+        try:
+            summary = demo.run_pipeline(database, settings, peers, pairs=2, train_bars=600)
+        finally:
+            database.dispose()
+    assert [step.job for step in summary.steps] == [
+        "fetch_news",
+        "analyze_news",
+        "train_missing",
+        "make_signals",
+    ]
+    assert all(step.status == "ok" for step in summary.steps), [s.error for s in summary.steps]
+    assert len(summary.watchlist) == 2
+    assert summary.steps[0].stats["new"] > 0 and summary.steps[1].stats["analyzed"] > 0
+    assert summary.steps[2].stats["trained"] == 2
+    assert summary.signals["events"] == 2
+    assert summary.telegram_messages == 2  # the demo profile notifies every signal
+    assert summary.equity["equity"] > 0
+    lines = demo.summary_lines(summary, settings)
+    assert any("telegram: 2 messages" in line for line in lines)
+
+
+def test_demo_keeps_its_own_database_unless_told_otherwise(make_settings) -> None:
+    with demo.running_peers() as peers:
+        default = demo.demo_settings(make_settings(database_url="sqlite:///./data/myassistant.db"), peers)
+        chosen = demo.demo_settings(make_settings(database_url="sqlite:///./data/mine.db"), peers)
+    assert default.database_url == demo.DEMO_DATABASE
+    assert chosen.database_url == "sqlite:///./data/mine.db"
+    assert default.news_feeds == peers.news_feeds and default.telegram_api_base == peers.telegram.url
