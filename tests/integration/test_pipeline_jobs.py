@@ -109,7 +109,12 @@ def test_fetch_news_takes_feeds_and_limit_as_params_and_refuses_bad_ones_before_
     rows = {row["url"]: row for row in outcome["stats"]["results"]}
     assert (rows[good]["status"], rows[good]["new"]) == ("ok", 2)
     assert rows[broken]["status"] == "error" and "HTTP 500" in rows[broken]["error"]
-    for bad_params in ({"feeds": ["file:///etc/passwd"]}, {"limit": 0}, {"feeds": [good], "since": "x"}):
+    for bad_params in (
+        {"feeds": ["file:///etc/passwd"]},
+        {"limit": 0},
+        {"feeds": [good], "since": "x"},
+        {"limit": 0, "wait": False},  # a background run is refused the same way, before it starts
+    ):
         refused = api.post("/automation/run", json={"job": "fetch_news", **bad_params})
         assert refused.status_code == 422, refused.text
         assert refused.json()["detail"].startswith("invalid parameters: ")
