@@ -109,8 +109,8 @@ def test_signal_once_action_trades_and_scan_never_does(api, buy_model) -> None:
     assert (
         once["stats"]["orders"] == 1 and once["stats"]["results"][0]["outcome"]["event"]["source"] == "action"
     )
-    bad = api.post("/automation/run", json={"action": "signal_once"}).json()
-    assert bad["status"] == "error" and "needs 'symbol'" in bad["error"]
+    bad = api.post("/automation/run", json={"action": "signal_once"})
+    assert bad.status_code == 422 and "symbol: Field required" in bad.json()["detail"]
 
 
 def test_scan_watchlist_signals_every_pair_without_trading(api, buy_model) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from myassistant.cli import app
+from myassistant.core.locks import held_lock
+from myassistant.jobs.runner import JobLocks
+from myassistant.jobs.tables import JobRun
 
 runner = CliRunner()
 
@@ -45,3 +49,30 @@ def test_fetch_news_refuses_a_non_http_feed(cli_env) -> None:
 def test_peer_news_command_is_registered() -> None:
     result = runner.invoke(app, ["peer", "news", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+def _job_runs(database) -> list[tuple[str, str, str]]:
+    with database.session(write=False) as session:
+        return [(r.job, r.source, r.status) for r in session.scalars(select(JobRun).order_by(JobRun.id))]
+
+
+def test_news_commands_are_recorded_as_cli_job_runs(cli_env, database, news_peer_urls) -> None:
+    feed = news_peer_urls.url("ru-1251")
+    assert runner.invoke(app, ["fetch-news", "--feed", feed, "--limit", "2"]).exit_code == 0
+    assert runner.invoke(app, ["analyze-news"]).exit_code == 0
+    assert _job_runs(database) == [("fetch_news", "cli", "ok"), ("analyze_news", "cli", "ok")]
+    with database.session(write=False) as session:
+        fetched = session.scalars(select(JobRun).where(JobRun.job == "fetch_news")).one()
+    assert [(r["url"], r["status"], r["new"]) for r in fetched.stats["results"]] == [(feed, "ok", 2)]
+
+
+@pytest.mark.parametrize(("command", "job"), [("fetch-news", "fetch_news"), ("analyze-news", "analyze_news")])
+def test_a_news_command_while_its_job_runs_answers_already_running(
+    cli_env, database, settings, command, job
+) -> None:
+    with held_lock(JobLocks(database, settings).for_job(job)) as got:
+        assert got
+        result = runner.invoke(app, [command])
+    assert result.exit_code == 1
+    assert f"job {job!r} is already running" in result.output
+    assert _job_runs(database) == []

@@ -68,8 +68,8 @@ def test_train_models_and_train_missing_train_only_what_the_policy_says(api: Tes
     assert run["id"] == pair["run_id"] and run["source"] == "api"
     action = _run(api, action="train_missing")
     assert action["status"] == "ok" and action["stats"]["skipped"] == 1 and action["stats"]["trained"] == 0
-    bad = _run(api, action="train_missing", fetch="sometimes")
-    assert bad["status"] == "error" and "fetch" in bad["error"]
+    bad = api.post("/automation/run", json={"action": "train_missing", "fetch": "sometimes"})
+    assert bad.status_code == 422 and "fetch" in bad.json()["detail"]  # refused before a run starts
     status = {job["name"]: job for job in api.get("/automation/status").json()["jobs"]}
     assert status["train_models"]["schedule"] == "cron(hour=2, minute=0)"
     assert status["fetch_prices"]["schedule"] == "cron(minute=*/15, second=20)"
@@ -98,3 +98,24 @@ def test_a_news_job_where_every_feed_fails_is_recorded_as_an_error(
     with TestClient(create_app(settings, database=database)) as client:
         outcome = _run(client, job="fetch_news")
     assert outcome["status"] == "error" and "all 2 feeds failed" in outcome["error"]
+
+
+def test_fetch_news_takes_feeds_and_limit_as_params_and_refuses_bad_ones_before_running(
+    api: TestClient, news_peer_urls
+) -> None:
+    good, broken = news_peer_urls.url("ru-1251"), news_peer_urls.url("error")
+    outcome = _run(api, job="fetch_news", feeds=[good, broken], limit=2)
+    assert outcome["status"] == "ok", outcome["error"]  # named feeds are reported one by one
+    rows = {row["url"]: row for row in outcome["stats"]["results"]}
+    assert (rows[good]["status"], rows[good]["new"]) == ("ok", 2)
+    assert rows[broken]["status"] == "error" and "HTTP 500" in rows[broken]["error"]
+    for bad_params in (
+        {"feeds": ["file:///etc/passwd"]},
+        {"limit": 0},
+        {"feeds": [good], "since": "x"},
+        {"limit": 0, "wait": False},  # a background run is refused the same way, before it starts
+    ):
+        refused = api.post("/automation/run", json={"job": "fetch_news", **bad_params})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"].startswith("invalid parameters: ")
+    assert [run["status"] for run in api.get("/automation/runs").json()] == ["ok"]

@@ -38,3 +38,18 @@ def test_signals_without_a_model_reports_the_pair_error(
     result = runner.invoke(app, ["signals", "--symbol", "BTC/USDT", "--no-trade"])
     assert result.exit_code == 0
     assert "no model for bybit BTC/USDT 15m h12" in result.output
+
+
+def test_signals_for_one_pair_with_no_trade_signals_but_places_no_order(
+    monkeypatch, peer_settings, database, database_url, mid_bar_clock
+) -> None:
+    with database.session() as session:
+        constant_model(session, peer_settings, prob=0.8)
+    _env(monkeypatch, peer_settings, database_url)
+    result = runner.invoke(app, ["signals", "--symbol", "BTC/USDT", "--no-trade"])
+    assert result.exit_code == 0, result.output
+    from myassistant.jobs.service import recent_runs
+
+    with database.session(write=False) as session:
+        [run] = recent_runs(session)
+    assert (run.job, run.source, run.stats["buys"], run.stats["orders"]) == ("signal_once", "cli", 1, 0)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, every
 from myassistant.market import jobs as market_jobs
+from myassistant.market.schemas import DiscoverRequest, PricesFetchRequest
 from myassistant.ml import jobs as ml_jobs
+from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
 from myassistant.news import jobs as news_jobs
+from myassistant.news.schemas import AnalyzeRequest
 from myassistant.notify import alerts
 from myassistant.signals import jobs as signal_jobs
 
@@ -16,15 +19,29 @@ JOBS: tuple[JobDefinition, ...] = (
         market_jobs.discover_watchlist,
         daily(0, 30),
         "refresh the watchlist with the most liquid spot pairs",
+        params=DiscoverRequest,
     ),
-    define("fetch_news", news_jobs.fetch_news, every(10), "fetch the news feeds"),
+    define(
+        "fetch_news",
+        news_jobs.fetch_news,
+        every(10),
+        "fetch the news feeds",
+        params=news_jobs.FetchNewsParams,
+    ),
     # Two minutes after each fetch, so the new articles are annotated in the same ten minutes.
-    define("analyze_news", news_jobs.analyze_news, ("cron", {"minute": "2-59/10"}), "annotate new articles"),
+    define(
+        "analyze_news",
+        news_jobs.analyze_news,
+        ("cron", {"minute": "2-59/10"}),
+        "annotate new articles",
+        params=AnalyzeRequest,
+    ),
     define(
         "fetch_prices",
         market_jobs.fetch_prices,
         every(15, offset_s=20),
         "fetch the watchlist's new closed bars, just after each 15-minute close",
+        params=PricesFetchRequest,
     ),
     define(
         "make_signals",
@@ -53,6 +70,7 @@ ACTIONS: tuple[JobDefinition, ...] = (
         signal_jobs.signal_once,
         ("manual", {}),
         "one pair (symbol, exchange, timeframe, horizon_steps): signal and paper-trade a BUY",
+        params=signal_jobs.SignalOnceParams,
     ),
     define(
         "scan_watchlist",
@@ -65,14 +83,21 @@ ACTIONS: tuple[JobDefinition, ...] = (
         ml_jobs.train_missing,
         ("manual", {}),
         "train the watchlist pairs that need it now (params: fetch)",
+        params=TrainMissingRequest,
     ),
 )
 
 # Run by CLI commands through the runner (a job_runs row each, never overlapping); neither scheduled
 # nor actions: the API has its own routes for them (POST /dataset/build, POST /model/train).
 TASKS: tuple[JobDefinition, ...] = (
-    define("build_dataset", ml_jobs.build_dataset, ("manual", {}), "build and store one pair's dataset"),
-    define("train", ml_jobs.train, ("manual", {}), "train one pair's model"),
+    define(
+        "build_dataset",
+        ml_jobs.build_dataset,
+        ("manual", {}),
+        "build and store one pair's dataset",
+        params=DatasetBuildRequest,
+    ),
+    define("train", ml_jobs.train, ("manual", {}), "train one pair's model", params=TrainRequest),
 )
 
 

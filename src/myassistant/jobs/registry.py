@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from myassistant.core.errors import InvalidInput
-from myassistant.jobs.runner import JobFunc
+from myassistant.jobs.runner import JobFunc, parse_params
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,12 @@ class JobDefinition:
     trigger: str  # "cron" or "interval"
     trigger_args: dict[str, Any]
     description: str
+    params: type[BaseModel] | None = None  # what a manual run may pass; None: passed on unchecked
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """422 for invalid params, before the run starts: no lock taken, no job_runs row."""
+        if self.params is not None:
+            parse_params(self.params, params)
 
 
 def every(minutes: int, *, offset_s: int = 0) -> tuple[str, dict[str, Any]]:
@@ -27,9 +36,18 @@ def daily(hour: int, minute: int = 0) -> tuple[str, dict[str, Any]]:
     return "cron", {"hour": hour, "minute": minute}
 
 
-def define(name: str, func: JobFunc, schedule: tuple[str, dict[str, Any]], description: str) -> JobDefinition:
+def define(
+    name: str,
+    func: JobFunc,
+    schedule: tuple[str, dict[str, Any]],
+    description: str,
+    *,
+    params: type[BaseModel] | None = None,
+) -> JobDefinition:
     trigger, args = schedule
-    return JobDefinition(name=name, func=func, trigger=trigger, trigger_args=args, description=description)
+    return JobDefinition(
+        name=name, func=func, trigger=trigger, trigger_args=args, description=description, params=params
+    )
 
 
 class JobTable:

@@ -6,23 +6,31 @@ The scheduler, the CLI, `POST /automation/run` and the Telegram bot all start jo
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from myassistant.core import clock
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
-from myassistant.core.errors import Conflict, DomainError
+from myassistant.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    describe_validation_errors,
+    field_errors,
+)
 from myassistant.core.locks import NamedLock, lock_dir_for, named_lock
 from myassistant.jobs.tables import JobRun
 
@@ -30,6 +38,14 @@ logger = logging.getLogger("myassistant.jobs")
 
 MAX_ERROR_LENGTH = 2000
 RUNNING, OK, ERROR, ABANDONED = "running", "ok", "error", "abandoned"
+# Under this params key a caller in the same process (the CLI's progress bar) passes a `Progress`
+# callable; it is never a request's parameter and never stored.
+PROGRESS_PARAM = "_progress"
+
+Progress = Callable[[int, int, str], None]
+"""`progress(done, total, label)`: `done` of `total` items finished, the latest described by `label`."""
+
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,33 @@ class JobContext:
 
 
 JobFunc = Callable[[JobContext], dict[str, Any]]
+
+
+def parse_params(model: type[ParamsT], params: Mapping[str, Any]) -> ParamsT:
+    """A job's params as `model` (the progress callback left out); 422 naming every bad field."""
+    try:
+        return model.model_validate({key: value for key, value in params.items() if key != PROGRESS_PARAM})
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"invalid parameters: {describe_validation_errors(exc.errors())}",
+            errors=field_errors(exc.errors()),
+        ) from None
+
+
+def progress_of(context: JobContext) -> Progress:
+    """The caller's progress callback, or one that ignores every call."""
+    given = context.params.get(PROGRESS_PARAM)
+    return given if callable(given) else _no_progress
+
+
+def counting(progress: Progress, total: int) -> Callable[[str], None]:
+    """A callback for item-by-item work: each call reports one more of `total` done, under a label."""
+    done = itertools.count(1)
+    return lambda label: progress(next(done), total, label)
+
+
+def _no_progress(_done: int, _total: int, _label: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,9 @@ def run_now(
     source: str,
     params: dict[str, Any] | None = None,
 ) -> JobOutcome:
-    """Run a job in this thread; 409 if it is already running, 422 if unknown."""
+    """Run a job in this thread; 409 if it is already running, 422 if unknown or its params are invalid."""
     definition = jobs.get(name)
+    definition.check_params(params or {})
     context = JobContext(database=database, settings=settings, source=source, params=params or {})
     return run_job(definition.name, definition.func, context, locks)
 
@@ -94,8 +95,9 @@ def start_in_background(
     source: str,
     params: dict[str, Any] | None = None,
 ) -> None:
-    """Start a job in a thread; refuses at once (409) when it is already running."""
+    """Start a job in a thread; refuses at once if it is running (409) or its params are invalid (422)."""
     definition = jobs.get(name)
+    definition.check_params(params or {})
     lock = locks.for_job(definition.name)
     if not lock.acquire():
         raise Conflict(f"job {name!r} is already running; try again when it has finished")

@@ -5,18 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 from myassistant.core.errors import UpstreamError
-from myassistant.jobs.runner import JobContext
+from myassistant.jobs.runner import JobContext, counting, parse_params, progress_of
 from myassistant.market import service
+from myassistant.market.schemas import DiscoverRequest, FetchPricesResult, PricesFetchRequest
 
 MAX_LISTED_FAILURES = 20
+# Per-pair rows kept in the stats (stored in job_runs every 15 minutes); a larger watchlist is cut.
+MAX_LISTED_PAIRS = 200
+MAX_ERROR_LENGTH = 300
 
 
 def fetch_prices(context: JobContext) -> dict[str, Any]:
-    """Fetch new closed bars for every watchlist pair; an error only when every pair failed."""
+    """Fetch new closed bars for every watchlist pair (or params as the body of POST /prices/fetch).
+
+    A watchlist run is an error when every pair failed; symbols named in the params are reported
+    one by one, as POST /prices/fetch does for `symbols`.
+    """
+    request = parse_params(PricesFetchRequest, context.params)
+    symbols = [request.symbol] if request.symbol is not None else request.symbols
     with context.database.session() as session:
-        results = service.fetch_many(session, settings=context.settings)
+        pairs = service.pairs_to_fetch(
+            session,
+            settings=context.settings,
+            exchange=request.exchange,
+            symbols=symbols,
+            timeframe=request.timeframe,
+        )
+        step = counting(progress_of(context), len(pairs))
+        results = service.fetch_many(
+            session,
+            settings=context.settings,
+            pairs=pairs,
+            since=request.since,
+            limit=request.limit,
+            on_result=lambda r: step(f"{r.exchange} {r.symbol}"),
+        )
     failed = {f"{r.exchange} {r.symbol} {r.timeframe}": r.error for r in results if r.error}
-    if results and len(failed) == len(results):
+    if symbols is None and results and len(failed) == len(results):
         raise UpstreamError(
             f"all {len(failed)} pairs failed: " + "; ".join(f"{p}: {e}" for p, e in failed.items())
         )
@@ -26,17 +51,35 @@ def fetch_prices(context: JobContext) -> dict[str, Any]:
         "backfilled_bars": sum(r.backfilled_bars for r in results),
         "failed": len(failed),
         "errors": dict(list(failed.items())[:MAX_LISTED_FAILURES]),
+        "results": [_pair_row(r) for r in results[:MAX_LISTED_PAIRS]],
+    }
+
+
+def _pair_row(result: FetchPricesResult) -> dict[str, Any]:
+    return {
+        "exchange": result.exchange,
+        "symbol": result.symbol,
+        "timeframe": result.timeframe,
+        "new_bars": result.new_bars,
+        "last_bar": result.last_bar.isoformat() if result.last_bar else None,
+        "error": result.error and result.error[:MAX_ERROR_LENGTH],
     }
 
 
 def discover_watchlist(context: JobContext) -> dict[str, Any]:
-    """Refresh the watchlist with the default exchange's most liquid spot pairs (manual entries stay)."""
+    """Refresh the watchlist with the most liquid spot pairs (params as the body of POST
+    /watchlist/discover; default: DEFAULT_EXCHANGE, USDT, top 20); manual entries stay."""
+    request = parse_params(DiscoverRequest, context.params)
     with context.database.session() as session:
-        result = service.discover(session, settings=context.settings)
+        result = service.discover(session, settings=context.settings, **request.model_dump())
     return {
         "exchange": result.exchange,
+        "quote": result.quote,
         "considered": result.considered,
+        "excluded": result.excluded,
         "discovered": len(result.discovered),
+        # At most top_n (≤ 500) rows, ranked by 24h quote volume.
+        "pairs": [pair.model_dump(mode="json") for pair in result.discovered],
         "added": result.added,
         "removed": result.removed,
         "watchlist": len(result.watchlist),

@@ -221,9 +221,7 @@ def fetch_many(
     commit per page.
     """
     if pairs is None:
-        pairs = [
-            PairKey(p.exchange, p.symbol, p.timeframe) for p in pairs_for_jobs(session, settings=settings)
-        ]
+        pairs = pairs_to_fetch(session, settings=settings)
     jobs: list[_Job] = []
     results: list[FetchPricesResult] = []
     for key in pairs:
@@ -473,6 +471,26 @@ def pairs_for_jobs(session: Session, *, settings: Settings) -> list[Pair]:
             horizon_steps=row.horizon_steps or settings.default_horizon_steps,
         )
         for row in _entries(session)
+    ]
+
+
+def pairs_to_fetch(
+    session: Session,
+    *,
+    settings: Settings,
+    exchange: str | None = None,
+    symbols: Sequence[str] | None = None,
+    timeframe: str | None = None,
+) -> list[PairKey]:
+    """`symbols` (exchange and timeframe defaulting to the settings'), else the watchlist's pairs,
+    narrowed to `exchange` and at `timeframe` when given."""
+    if symbols is not None:
+        exchange = exchange or settings.default_exchange
+        return [PairKey(exchange, symbol, timeframe or settings.default_timeframe) for symbol in symbols]
+    return [
+        PairKey(p.exchange, p.symbol, timeframe or p.timeframe)
+        for p in pairs_for_jobs(session, settings=settings)
+        if exchange is None or p.exchange == exchange
     ]
 
 

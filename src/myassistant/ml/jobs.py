@@ -7,25 +7,20 @@ work under different names, so they also share one cross-process training lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
-from myassistant.core.errors import Conflict, InvalidInput, describe_validation_errors, field_errors
+from myassistant.core.errors import Conflict
 from myassistant.core.locks import lock_dir_for, named_lock
-from myassistant.jobs.runner import JobContext
+from myassistant.jobs.runner import JobContext, counting, parse_params, progress_of
+from myassistant.market import service as market
 from myassistant.ml import datasets, service
-from myassistant.ml.schemas import DatasetBuildRequest, PairTrainOutcome, TrainMissingRequest, TrainRequest
+from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
 
 TRAINING_LOCK = "ml-training"
-# A callable the CLI passes in the params of train_missing, called with each pair's outcome.
-PROGRESS_PARAM = "on_pair"
-
-RequestT = TypeVar("RequestT", bound=BaseModel)
 
 
 @contextmanager
@@ -40,22 +35,16 @@ def training_lock(database: Database, settings: Settings) -> Iterator[None]:
         lock.release()
 
 
-def _parse(model: type[RequestT], params: dict[str, Any]) -> RequestT:
-    try:
-        return model.model_validate(params)
-    except ValidationError as exc:
-        raise InvalidInput(
-            f"invalid parameters: {describe_validation_errors(exc.errors())}",
-            errors=field_errors(exc.errors()),
-        ) from None
-
-
 def _train_missing(context: JobContext, *, fetch: bool) -> dict[str, Any]:
-    progress = context.params.get(PROGRESS_PARAM)
-    on_pair: Callable[[PairTrainOutcome], None] | None = progress if callable(progress) else None
+    progress = progress_of(context)
     with training_lock(context.database, context.settings), context.database.session() as session:
+        step = counting(progress, len(market.pairs_for_jobs(session, settings=context.settings)))
         report = service.train_missing(
-            session, settings=context.settings, fetch=fetch, source=context.source, on_pair=on_pair
+            session,
+            settings=context.settings,
+            fetch=fetch,
+            source=context.source,
+            on_pair=lambda outcome: step(f"{outcome.symbol}: {outcome.action}"),
         )
     return report.model_dump(mode="json")
 
@@ -67,13 +56,12 @@ def train_models(context: JobContext) -> dict[str, Any]:
 
 def train_missing(context: JobContext) -> dict[str, Any]:
     """The train_missing action: like train_models; params `{"fetch": false}` trains on stored bars only."""
-    params = {k: v for k, v in context.params.items() if k != PROGRESS_PARAM}
-    return _train_missing(context, fetch=_parse(TrainMissingRequest, params).fetch)
+    return _train_missing(context, fetch=parse_params(TrainMissingRequest, context.params).fetch)
 
 
 def build_dataset(context: JobContext) -> dict[str, Any]:
     """Build and store one pair's dataset; params as the body of POST /dataset/build."""
-    request = _parse(DatasetBuildRequest, context.params)
+    request = parse_params(DatasetBuildRequest, context.params)
     with context.database.session() as session:
         built = datasets.build(session, settings=context.settings, request=request)
     return built.model_dump(mode="json")
@@ -81,7 +69,7 @@ def build_dataset(context: JobContext) -> dict[str, Any]:
 
 def train(context: JobContext) -> dict[str, Any]:
     """Train one pair; params as the body of POST /model/train. A failed run is recorded, then raised."""
-    request = _parse(TrainRequest, context.params)
+    request = parse_params(TrainRequest, context.params)
     with context.database.session() as session:
         result = service.train_pair(
             session,

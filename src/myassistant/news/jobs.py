@@ -4,19 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from myassistant.core.errors import UpstreamUnavailable
-from myassistant.jobs.runner import JobContext
+from pydantic import field_validator
+
+from myassistant.core.errors import InvalidInput, UpstreamUnavailable
+from myassistant.jobs.runner import JobContext, parse_params, progress_of
 from myassistant.news import service
+from myassistant.news.schemas import AnalyzeRequest, FeedResult, FetchRequest
 
 MAX_LISTED_FAILURES = 20
+MAX_ERROR_LENGTH = 300
+
+
+class FetchNewsParams(FetchRequest):
+    """The body of POST /news/fetch; the feed URLs are checked before the run starts."""
+
+    @field_validator("feeds")
+    @classmethod
+    def _http_urls(cls, feeds: list[str] | None) -> list[str] | None:
+        if feeds is None:
+            return None
+        try:
+            return service.validate_feed_urls(feeds)
+        except InvalidInput as exc:
+            raise ValueError(exc.detail) from None
 
 
 def fetch_news(context: JobContext) -> dict[str, Any]:
-    """Fetch NEWS_FEEDS and store new articles; an error only when every feed failed."""
+    """Fetch NEWS_FEEDS (or params `feeds`, `limit`) and store new articles.
+
+    A run over NEWS_FEEDS is an error when every feed failed, so the alerts see the news go dark;
+    feeds named in the params are reported one by one, as POST /news/fetch does.
+    """
+    request = parse_params(FetchNewsParams, context.params)
+    progress = progress_of(context)
     with context.database.session() as session:
-        report = service.fetch_news(session, settings=context.settings)
+        report = service.fetch_news(
+            session,
+            settings=context.settings,
+            feeds=request.feeds,
+            limit=request.limit,
+            progress=lambda done, total: progress(done, total, ""),
+        )
     failed = {result.url: result.error for result in report.feeds if result.status == "error"}
-    if report.feeds and len(failed) == len(report.feeds):
+    if request.feeds is None and report.feeds and len(failed) == len(report.feeds):
         raise UpstreamUnavailable(
             f"all {len(failed)} feeds failed: " + "; ".join(f"{u}: {e}" for u, e in failed.items())
         )
@@ -27,17 +57,30 @@ def fetch_news(context: JobContext) -> dict[str, Any]:
         "not_modified": report.not_modified,
         "errors": report.errors,
         "failed_feeds": dict(list(failed.items())[:MAX_LISTED_FAILURES]),
+        # At most MAX_FEEDS_PER_FETCH rows, so the stored stats stay small.
+        "results": [_feed_row(result) for result in report.feeds],
+    }
+
+
+def _feed_row(result: FeedResult) -> dict[str, Any]:
+    return {
+        "url": result.url,
+        "status": result.status,
+        "new": result.new,
+        "duplicate": result.duplicate,
+        "error": result.error and result.error[:MAX_ERROR_LENGTH],
     }
 
 
 def analyze_news(context: JobContext) -> dict[str, Any]:
-    """Annotate every article without an annotation."""
+    """Annotate every article without an annotation (params `batch_size`, `limit`: POST /news/analyze)."""
+    request = parse_params(AnalyzeRequest, context.params)
+    progress = progress_of(context)
     with context.database.session() as session:
-        report = service.analyze_news(session)
-    return {
-        "analyzed": report.analyzed,
-        "remaining": report.remaining,
-        "batches": report.batches,
-        "by_lang": report.by_lang,
-        "analyzer_version": report.analyzer_version,
-    }
+        report = service.analyze_news(
+            session,
+            batch_size=request.batch_size,
+            limit=request.limit,
+            progress=lambda done, total: progress(done, total, ""),
+        )
+    return report.model_dump(mode="json")

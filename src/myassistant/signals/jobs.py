@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from myassistant.core.errors import InvalidInput
-from myassistant.jobs.runner import JobContext
+from pydantic import Field
+
+from myassistant.jobs.runner import JobContext, parse_params
 from myassistant.market import logic as market_logic
 from myassistant.market import service as market
 from myassistant.notify import service as notify
 from myassistant.signals import service
+from myassistant.signals.schemas import SignalRequest
 from myassistant.signals.service import latest_quotes
 from myassistant.trading import service as broker
 
@@ -47,24 +49,23 @@ def scan_watchlist(context: JobContext) -> dict[str, Any]:
     return service.summarise(results) | {"results": [r.model_dump(mode="json") for r in results]}
 
 
+class SignalOnceParams(SignalRequest):
+    """The pair of POST /signal/latest; unlike that endpoint, the action paper-trades unless told not to."""
+
+    trade: bool = Field(default=True, description="paper-trade a final BUY")
+
+
 def signal_once(context: JobContext) -> dict[str, Any]:
     """One pair (params: symbol; optional exchange, timeframe, horizon_steps, trade=true): signal, trade."""
-    params = context.params
-    if not isinstance(params.get("symbol"), str):
-        raise InvalidInput(
-            "signal_once needs 'symbol' (e.g. \"BTC/USDT\"); optional exchange, timeframe, horizon_steps"
-        )
-    horizon = params.get("horizon_steps")
-    if horizon is not None and (not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1):
-        raise InvalidInput("horizon_steps must be a positive integer")
+    request = parse_params(SignalOnceParams, context.params)
     pair = service.resolve_pair(
         context.settings,
-        exchange=params.get("exchange"),
-        symbol=params["symbol"],
-        timeframe=params.get("timeframe"),
-        horizon_steps=horizon,
+        exchange=request.exchange,
+        symbol=request.symbol,
+        timeframe=request.timeframe,
+        horizon_steps=request.horizon_steps,
     )
     results = service.scan(
-        context.database, settings=context.settings, pairs=[pair], source="action", trade=True
+        context.database, settings=context.settings, pairs=[pair], source="action", trade=request.trade
     )
     return service.summarise(results) | {"results": [r.model_dump(mode="json") for r in results]}

@@ -34,29 +34,21 @@ def fetch_prices(
     """Store new closed bars: one `symbol` (errors answer 4xx/5xx), a list of `symbols` or, with
     neither, every watchlist pair (each reported with its own error, none stops the rest)."""
     body = body or PricesFetchRequest()
-    exchange = body.exchange or settings.default_exchange
-    timeframe = body.timeframe or settings.default_timeframe
     if body.symbol is not None:
         result = service.fetch_prices(
             session,
             settings=settings,
-            exchange=exchange,
+            exchange=body.exchange or settings.default_exchange,
             symbol=body.symbol,
-            timeframe=timeframe,
+            timeframe=body.timeframe or settings.default_timeframe,
             since=body.since,
             limit=body.limit,
         )
         results = [result]
     else:
-        pairs = None
-        if body.symbols is not None:
-            pairs = [service.PairKey(exchange, symbol, timeframe) for symbol in body.symbols]
-        elif body.timeframe is not None or body.exchange is not None:
-            pairs = [
-                service.PairKey(p.exchange, p.symbol, body.timeframe or p.timeframe)
-                for p in service.pairs_for_jobs(session, settings=settings)
-                if body.exchange is None or p.exchange == body.exchange
-            ]
+        pairs = service.pairs_to_fetch(
+            session, settings=settings, exchange=body.exchange, symbols=body.symbols, timeframe=body.timeframe
+        )
         results = service.fetch_many(
             session, settings=settings, pairs=pairs, since=body.since, limit=body.limit
         )
