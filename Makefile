@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 LINT_DIRS := $(wildcard src tests bench migrations dashboard)
 
-.PHONY: run test lint format migrate
+.PHONY: run demo test lint format migrate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 
 run: $(VENV)/.installed
 	$(BIN)/myassistant serve
+
+demo: $(VENV)/.installed
+	$(BIN)/myassistant demo
 
 migrate: $(VENV)/.installed
 	$(BIN)/myassistant migrate

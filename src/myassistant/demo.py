@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from myassistant.core import clock, configdocs, migrate
+from myassistant.core import clock, configdocs
 from myassistant.core.clock import SystemClock
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
@@ -105,25 +105,31 @@ def run_pipeline(
     """News → analysis → watchlist → prices → models → signals → notifications → paper trades."""
     configure(database, settings, peers, train_bars=train_bars)
     summary = DemoSummary()
-    with database.session() as session:
-        discovered = market.discover(session, settings=settings, top_n=pairs)
-        summary.watchlist = [f"{e.exchange} {e.symbol}" for e in discovered.watchlist]
     locks = JobLocks(database, settings)
-    for kind, name in (
-        ("job", "fetch_news"),
-        ("job", "analyze_news"),
-        ("action", "train_missing"),
-        ("job", "make_signals"),
-    ):
+    steps: tuple[tuple[str, str, dict[str, Any]], ...] = (
+        ("job", "discover_watchlist", {"top_n": pairs}),
+        ("job", "fetch_news", {}),
+        ("job", "analyze_news", {}),
+        ("action", "train_missing", {}),
+        ("job", "make_signals", {}),
+    )
+    for kind, name, params in steps:
         if on_step:
             on_step(name)
         table = catalog.job_table() if kind == "job" else catalog.action_table()
         summary.steps.append(
             service.run_now(
-                database=database, settings=settings, jobs=table, locks=locks, name=name, source="demo"
+                database=database,
+                settings=settings,
+                jobs=table,
+                locks=locks,
+                name=name,
+                source="demo",
+                params=params,
             )
         )
     with database.session(write=False) as session:
+        summary.watchlist = [f"{e.exchange} {e.symbol}" for e in market.list_watchlist(session)]
         summary.equity = broker.equity(session, latest_price=signals.latest_quotes).model_dump(mode="json")
         events = signals.recent(session, limit=1000)
         summary.signals = {
@@ -149,12 +155,6 @@ def configure(database: Database, settings: Settings, peers: DemoPeers, *, train
         notify.update_config(session, changes=changes)
         if train_bars is not None:
             configdocs.patch(session, MODEL_POLICY, {"train_bars": train_bars})
-
-
-def prepare_database(settings: Settings) -> Database:
-    settings.ensure_dirs()
-    migrate.upgrade(settings.database_url)
-    return Database(settings.database_url)
 
 
 def summary_lines(summary: DemoSummary, settings: Settings) -> list[str]:

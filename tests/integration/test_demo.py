@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
+import httpx
 import pytest
 
 from myassistant import demo
 from myassistant.core.db import Database
+from myassistant.peers.server import free_port
+from tests.conftest import using_postgres
 
 
 @pytest.mark.slow
@@ -21,6 +29,7 @@ def test_demo_runs_every_step_against_the_peers(make_settings, database_url, tmp
         finally:
             database.dispose()
     assert [step.job for step in summary.steps] == [
+        "discover_watchlist",
         "fetch_news",
         "analyze_news",
         "train_missing",
@@ -28,8 +37,8 @@ def test_demo_runs_every_step_against_the_peers(make_settings, database_url, tmp
     ]
     assert all(step.status == "ok" for step in summary.steps), [s.error for s in summary.steps]
     assert len(summary.watchlist) == 2
-    assert summary.steps[0].stats["new"] > 0 and summary.steps[1].stats["analyzed"] > 0
-    assert summary.steps[2].stats["trained"] == 2
+    assert summary.steps[1].stats["new"] > 0 and summary.steps[2].stats["analyzed"] > 0
+    assert summary.steps[3].stats["trained"] == 2
     assert summary.signals["events"] == 2
     assert summary.telegram_messages == 2  # the demo profile notifies every signal
     assert summary.equity["equity"] > 0
@@ -44,3 +53,37 @@ def test_demo_keeps_its_own_database_unless_told_otherwise(make_settings) -> Non
     assert default.database_url == demo.DEMO_DATABASE
     assert chosen.database_url == "sqlite:///./data/mine.db"
     assert default.news_feeds == peers.news_feeds and default.telegram_api_base == peers.telegram.url
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(using_postgres(), reason="the demo's own database is SQLite")
+def test_demo_command_runs_the_pipeline_then_serves(tmp_path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "API_TOKEN", "HOST"}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "myassistant.cli", "demo", "--port", str(port), "--pairs", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "the demo did not start serving"
+            time.sleep(0.5)
+        events = httpx.get(f"http://127.0.0.1:{port}/signals/recent").json()
+        assert len(events) == 1
+        assert (tmp_path / "data" / "demo.db").exists()
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert "telegram: 1 messages delivered" in output
+    assert "make_signals   ok" in output
