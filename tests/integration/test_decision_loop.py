@@ -10,6 +10,7 @@ import pytest
 from myassistant.core import configdocs
 from myassistant.core.errors import PreconditionFailed
 from myassistant.market import service as market
+from myassistant.ml.features import WARMUP_BARS
 from myassistant.signals import service
 from myassistant.signals.policy import RISK_POLICY
 from myassistant.signals.risk import RiskPolicy
@@ -194,3 +195,17 @@ def test_forward_returns_fill_once_the_horizon_has_passed(
     expected = exit_ * (1 - 0.0005) / (entry * (1 + 0.0005)) * (1 - 0.001) - 1 - 0.001
     assert stored.forward_return == pytest.approx(expected, abs=1e-12)
     assert service.fill_forward_returns(session) == 0
+
+
+def test_a_short_stored_history_is_extended_to_the_features_warm_up(
+    session, peer_settings, pair, mid_bar_clock, open_policy
+) -> None:
+    market.fetch_prices(
+        session, settings=peer_settings, exchange="bybit", symbol="BTC/USDT", timeframe="15m", limit=1000
+    )
+    constant_model(session, peer_settings, prob=0.8)
+    event = service.make_signal(session, settings=peer_settings, pair=pair, source="endpoint").event
+    stored = market.load_prices(session, exchange="bybit", symbol="BTC/USDT", timeframe="15m")
+    assert len(stored) >= WARMUP_BARS
+    assert event.note["features_warmed_up"] is True
+    assert event.note["features"]["vol_norm"] is not None

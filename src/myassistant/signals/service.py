@@ -28,7 +28,8 @@ from myassistant.market import service as market
 from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS, coin_tag
 from myassistant.ml.predictors import top_contributions
 from myassistant.ml.registry import LoadedModel, load_model_for
-from myassistant.ml.service import live_feature_row
+from myassistant.ml.schemas import PairKey
+from myassistant.ml.service import ensure_history, live_feature_row
 from myassistant.news import service as news
 from myassistant.notify import service as notify
 from myassistant.signals import logic, policy, risk
@@ -109,6 +110,7 @@ def make_signal(
     prob = float(model.predict(_model_input(row, model))[0])
     decision = _risk_decision(session, pair, bar_dt, prob, model.threshold, row, price)
     note = _note(session, pair, bar_dt, model, row, decision)
+    note["features_warmed_up"] = live.warmed_up  # False: fewer bars stored than training used
     event, created = _store_event(session, pair, bar_dt, price, prob, model, decision, source, note)
     outcome = SignalOutcome(created=created, event=SignalEventRead.model_validate(event))
     if created and trade and event.final_signal == "buy":
@@ -156,27 +158,25 @@ def recent(
 
 
 def _last_closed_bar(session: Session, settings: Settings, pair: SignalPair, *, refresh: bool) -> datetime:
-    """The last closed bar, refreshing stored prices first when they end before it."""
+    """The last closed bar; with `refresh`, first fetch what the store lacks of the features' warm-up.
+
+    A full warm-up (WARMUP_BARS) makes the live row exactly the row training would compute; a pair
+    served by the fallback model may never have been fetched that far back.
+    """
     expected = market_logic.from_ms(
         market_logic.last_closed_open(market_logic.to_ms(clock.now()), pair.timeframe)
     )
-    latest = market.latest_bar(session, exchange=pair.exchange, symbol=pair.symbol, timeframe=pair.timeframe)
     problem = ""
-    if refresh and (latest is None or latest.ts < expected):
-        try:
-            market.fetch_prices(
-                session,
-                settings=settings,
-                exchange=pair.exchange,
-                symbol=pair.symbol,
-                timeframe=pair.timeframe,
-                limit=WARMUP_BARS,
-            )
-        except DomainError as exc:
-            problem = f"; refreshing failed: {exc.detail}"
-        latest = market.latest_bar(
-            session, exchange=pair.exchange, symbol=pair.symbol, timeframe=pair.timeframe
+    if refresh:
+        key = PairKey.of(
+            exchange=pair.exchange,
+            symbol=pair.symbol,
+            timeframe=pair.timeframe,
+            horizon_steps=pair.horizon_steps,
         )
+        _, error = ensure_history(session, settings=settings, pair=key, bars=WARMUP_BARS)
+        problem = f"; refreshing failed: {error.detail}" if error else ""
+    latest = market.latest_bar(session, exchange=pair.exchange, symbol=pair.symbol, timeframe=pair.timeframe)
     if latest is None:
         raise PreconditionFailed(
             f"no prices stored for {pair.exchange} {pair.symbol} {pair.timeframe}{problem}"
