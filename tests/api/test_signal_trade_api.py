@@ -142,3 +142,18 @@ def test_make_signals_job_trades_buys_fills_exits_and_records_the_run(api, buy_m
     again = api.post("/automation/run", json={"job": "make_signals"}).json()
     assert (again["stats"]["created"], again["stats"]["orders"]) == (0, 0)
     assert len(api.get("/trade/orders").json()) == 2
+
+
+def test_recent_json_is_exactly_what_the_response_model_would_serialise(api, buy_model, database) -> None:
+    from pydantic import TypeAdapter
+
+    from myassistant.signals import service as signal_service
+    from myassistant.signals.schemas import SignalEventRead
+
+    api.post("/signal/latest", json={"symbol": "BTC/USDT", "trade": True})
+    api.post("/signal/latest", json={"symbol": "ETH/USDT"})
+    with database.session(write=False) as session:
+        models = [SignalEventRead.model_validate(e) for e in signal_service.recent(session, limit=10)]
+        fast = signal_service.recent_json(session, limit=10)
+    assert fast == TypeAdapter(list[SignalEventRead]).dump_json(models)
+    assert api.get("/signals/recent", params={"limit": 10}).content == fast

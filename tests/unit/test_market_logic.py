@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,17 +130,6 @@ def test_merge_discovery_never_drops_manual_entries() -> None:
     current = [("BTC/USDT", "manual"), ("OLD/USDT", "discover"), ("ETH/USDT", "discover")]
     added, removed = logic.merge_discovery(current, ["ETH/USDT", "SOL/USDT", "BTC/USDT"])
     assert added == ["SOL/USDT"] and removed == ["OLD/USDT"]
-
-
-def test_logic_imports_no_io_framework() -> None:
-    source = Path(logic.__file__).read_text(encoding="utf-8")
-    imported = {
-        (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name.split(".")[0]
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    assert not imported & {"sqlalchemy", "httpx", "fastapi", "ccxt", "apscheduler", "myassistant"}
 
 
 def test_one_fetch_is_capped_and_the_next_resumes() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -343,17 +341,6 @@ def test_fts5_query_quotes_every_term() -> None:
 
 
 # ---------------------------------------------------------------- purity
-
-
-def test_logic_imports_no_database_http_or_web_framework() -> None:
-    tree = ast.parse(inspect.getsource(logic))
-    imported = {
-        (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    assert not imported & {"sqlalchemy", "httpx", "fastapi", "starlette", "apscheduler"}
 
 
 def test_a_feed_in_another_encoding_than_declared_is_refused_not_stored_as_mojibake() -> None:

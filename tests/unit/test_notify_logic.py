@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import html
-import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-import myassistant.notify.logic as logic_module
 from myassistant.notify.logic import (
     MAX_MESSAGE_LENGTH,
     EquityView,
@@ -300,20 +296,6 @@ def test_profiles_merge_by_name_and_null_removes() -> None:
         {"default": {"flat_min_prob": 0.8}, "old": None, "new": {"source": "endpoint"}},
     )
     assert merged == {"default": {"buy": True, "flat_min_prob": 0.8}, "new": {"source": "endpoint"}}
-
-
-def test_logic_imports_no_io_library() -> None:
-    tree = ast.parse(Path(logic_module.__file__).read_text(encoding="utf-8"))
-    imported = {
-        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    forbidden = re.compile(
-        r"^(sqlalchemy|httpx|fastapi|starlette|apscheduler|myassistant\.core\.(db|configdocs))"
-    )
-    assert not [name for name in imported if forbidden.match(name)]
 
 
 def test_a_long_list_reply_fits_and_says_how_many_were_left_out() -> None:

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import select
+from pydantic_core import to_json
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from myassistant.core import clock
@@ -143,7 +144,43 @@ def recent(
     blocked: bool | None = None,
 ) -> Sequence[SignalEvent]:
     """Newest events first, filtered."""
-    query = select(SignalEvent).order_by(SignalEvent.id.desc()).limit(limit)
+    query = _recent_query(select(SignalEvent), limit, exchange, symbol, final_signal, since, blocked)
+    return session.scalars(query).all()
+
+
+def recent_json(
+    session: Session,
+    *,
+    limit: int = 50,
+    exchange: str | None = None,
+    symbol: str | None = None,
+    final_signal: str | None = None,
+    since: datetime | None = None,
+    blocked: bool | None = None,
+) -> bytes:
+    """`recent` as a JSON array of `SignalEventRead`, from plain rows.
+
+    The dashboard's hot read: the columns already have the API's types, so rows go straight to
+    pydantic-core's serialiser, without ORM objects or model instances (a test checks the output
+    equals the models').
+    """
+    columns = [SignalEvent.__table__.c[name] for name in SignalEventRead.model_fields]
+    query = _recent_query(select(*columns), limit, exchange, symbol, final_signal, since, blocked)
+    result = session.connection().execute(query)  # Core: no ORM loading machinery for plain columns
+    names = list(result.keys())
+    return to_json([dict(zip(names, row, strict=True)) for row in result])
+
+
+def _recent_query(
+    query: Select[Any],
+    limit: int,
+    exchange: str | None,
+    symbol: str | None,
+    final_signal: str | None,
+    since: datetime | None,
+    blocked: bool | None,
+) -> Select[Any]:
+    query = query.order_by(SignalEvent.id.desc()).limit(limit)
     if exchange:
         query = query.where(SignalEvent.exchange == exchange.lower())
     if symbol:
@@ -154,7 +191,7 @@ def recent(
         query = query.where(SignalEvent.created_at >= since)
     if blocked is not None:
         query = query.where(SignalEvent.blocked.is_(blocked))
-    return session.scalars(query).all()
+    return query
 
 
 def _last_closed_bar(session: Session, settings: Settings, pair: SignalPair, *, refresh: bool) -> datetime:

@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import TypeAdapter
-from starlette.concurrency import run_in_threadpool
 
+from myassistant.api.concurrency import run_read
 from myassistant.api.deps import DatabaseDep, SessionDep, SettingsDep
 from myassistant.core.db import Database
 from myassistant.signals import service
@@ -53,16 +52,10 @@ async def signals_recent(
         "since": since,
         "blocked": blocked,
     }
-    # The dashboard polls this: one threadpool hop for query and serialisation together, and JSON
-    # straight from pydantic-core, keep it fast under concurrent readers (SPEC §18: p99 < 25 ms).
-    body = await run_in_threadpool(_recent_json, database, filters)
+    body = await run_read(database, _recent_json, database, filters)
     return Response(body, media_type="application/json")
-
-
-_EVENTS_JSON = TypeAdapter(list[SignalEventRead])
 
 
 def _recent_json(database: Database, filters: dict[str, Any]) -> bytes:
     with database.session(write=False) as session:
-        events = [SignalEventRead.model_validate(row) for row in service.recent(session, **filters)]
-    return _EVENTS_JSON.dump_json(events)
+        return service.recent_json(session, **filters)

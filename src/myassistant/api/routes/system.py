@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from myassistant import diagnostics
+from myassistant.api.concurrency import run_read
 from myassistant.api.deps import DatabaseDep, SettingsDep
 from myassistant.diagnostics import DebugInfo, Hello, TimeNow
 
@@ -27,11 +28,13 @@ def time_now() -> TimeNow:
 
 
 @router.get("/ping", response_model=dict[str, Any], responses={503: {"description": "database unreachable"}})
-def ping(database: DatabaseDep, deep: bool = Query(False, description="also check the database")) -> Any:
+async def ping(
+    database: DatabaseDep, deep: bool = Query(False, description="also check the database")
+) -> Any:
     """Fast health check; `?deep=1` also runs a query on the database."""
     if not deep:
         return {"status": "ok"}
-    result = diagnostics.deep_ping(database)
+    result = await run_read(database, diagnostics.deep_ping, database)
     return JSONResponse(result, status_code=200 if result["status"] == "ok" else 503)
 
 

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -24,16 +21,6 @@ DATASET = build_dataset(
     rates=RATES,
 )
 RESULT = train(DATASET, rates=RATES, min_train_rows=200, config=TrainConfig(n_estimators=30, n_jobs=1))
-PURE_MODULES = (
-    "myassistant.trading.costs",
-    "myassistant.ml.timeframes",
-    "myassistant.ml.features",
-    "myassistant.ml.labels",
-    "myassistant.ml.backtest",
-    "myassistant.ml.dataset",
-    "myassistant.ml.predictors",
-    "myassistant.ml.training",
-)
 
 
 def _logit(p: float) -> float:
@@ -64,14 +51,3 @@ def test_pair_values_from_service_callers_are_validated_as_invalid_input() -> No
     )
     with pytest.raises(InvalidInput, match="invalid pair: symbol"):
         PairKey.of(exchange="bybit", symbol="BTC", timeframe="15m", horizon_steps=3)
-
-
-def test_pure_modules_import_no_database_web_or_http_library() -> None:
-    code = (
-        "import sys\n"
-        f"for name in {PURE_MODULES!r}: __import__(name)\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "print(sorted(loaded & {'sqlalchemy', 'fastapi', 'httpx', 'starlette'}))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
