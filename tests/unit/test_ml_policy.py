@@ -4,7 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from myassistant.ml.policy import ModelPolicy, RunSummary, decide_promotion, health_status
+from myassistant.ml.policy import (
+    HeadToHead,
+    ModelPolicy,
+    NotComparable,
+    RunSummary,
+    decide_promotion,
+    health_status,
+)
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 POLICY = ModelPolicy()
@@ -73,3 +80,53 @@ def test_a_failed_run_is_never_promoted_and_unknown_figures_rank_lowest() -> Non
     assert not decide_promotion(run(2, status="failed"), None, POLICY, NOW).promote
     assert not decide_promotion(run(2, auc=None), run(1, auc=0.51), POLICY, NOW).promote
     assert decide_promotion(run(2, auc=0.51), run(1, auc=None), POLICY, NOW).promote
+
+
+def shared(candidate: float, current: float, *, returns=(0.01, 0.01)) -> HeadToHead:
+    return HeadToHead(
+        rows=480,
+        start=NOW - timedelta(days=5),
+        end=NOW - timedelta(days=1),
+        candidate_auc=candidate,
+        candidate_return=returns[0],
+        current_auc=current,
+        current_return=returns[1],
+    )
+
+
+def test_shared_rows_decide_over_each_runs_own_test_window() -> None:
+    # on their own windows the candidate looks worse; on the same rows it is better, and vice versa
+    promoted = decide_promotion(run(2, auc=0.56), run(1, auc=0.64), POLICY, NOW, shared(0.60, 0.55))
+    assert promoted.promote and "on the same 480 out-of-sample rows" in promoted.reason
+    assert promoted.comparison == {
+        "basis": "shared_rows",
+        "rows": 480,
+        "start": (NOW - timedelta(days=5)).isoformat(),
+        "end": (NOW - timedelta(days=1)).isoformat(),
+        "candidate": {"auc": 0.60, "total_return": 0.01},
+        "current": {"auc": 0.55, "total_return": 0.01},
+    }
+    refused = decide_promotion(run(2, auc=0.70), run(1, auc=0.60), POLICY, NOW, shared(0.57, 0.58))
+    assert not refused.promote and "0.5700 vs 0.5800" in refused.reason
+
+
+def test_shared_rows_tie_on_auc_goes_to_the_backtest_return() -> None:
+    tie = shared(0.6, 0.6, returns=(0.03, 0.02))
+    assert decide_promotion(run(2), run(1), POLICY, NOW, tie).promote
+    assert not decide_promotion(run(2), run(1), POLICY, NOW, shared(0.6, 0.6, returns=(0.0, 0.02))).promote
+
+
+def test_without_shared_rows_the_reason_says_why_and_which_figures_were_used() -> None:
+    decision = decide_promotion(
+        run(2, auc=0.62), run(1, auc=0.60), POLICY, NOW, NotComparable("current run 1 records no test window")
+    )
+    assert decision.promote and "each on its own test window (current run 1 records no test window)" in (
+        decision.reason
+    )
+    assert decision.comparison is not None and decision.comparison["basis"] == "own_test_windows"
+    assert decision.comparison["candidate"] == {"auc": 0.62, "total_return": 0.02}
+
+
+def test_a_stale_current_run_is_replaced_whatever_the_shared_rows_say() -> None:
+    decision = decide_promotion(run(2), run(1, days_old=9), POLICY, NOW, shared(0.4, 0.9))
+    assert decision.promote and "stale" in decision.reason and decision.comparison is None

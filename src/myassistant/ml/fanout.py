@@ -105,7 +105,9 @@ def train_many(
             task(settings, pair, frames_for, policy, costs, config) for pair in pairs
         )
         for attempt in attempts:
-            outcome = record_attempt(session, attempt=attempt, policy=policy, source=source)
+            outcome = record_attempt(
+                session, settings=settings, attempt=attempt, policy=policy, source=source
+            )
             session.commit()
             trained = PairTrained(pair=attempt.pair, outcome=outcome)
             done.append(trained)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -63,9 +63,31 @@ class Health:
 
 
 @dataclass(frozen=True)
+class HeadToHead:
+    """Both runs scored on the same rows: the candidate's test rows that the current run never trained,
+    validated or chose its threshold on."""
+
+    rows: int
+    start: datetime
+    end: datetime
+    candidate_auc: float | None
+    candidate_return: float
+    current_auc: float | None
+    current_return: float
+
+
+@dataclass(frozen=True)
+class NotComparable:
+    """Why the runs could not be scored on shared rows (the decision then uses each run's own test)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class PromotionDecision:
     promote: bool
     reason: str
+    comparison: dict[str, Any] | None = None  # the figures compared, for the audit trail
 
 
 def age_days(run: RunSummary, now: datetime) -> float:
@@ -94,37 +116,76 @@ def health_status(run: RunSummary | None, policy: ModelPolicy, now: datetime) ->
 
 
 def decide_promotion(
-    candidate: RunSummary, current: RunSummary | None, policy: ModelPolicy, now: datetime
+    candidate: RunSummary,
+    current: RunSummary | None,
+    policy: ModelPolicy,
+    now: datetime,
+    head_to_head: HeadToHead | NotComparable | None = None,
 ) -> PromotionDecision:
-    """Promote when there is no current model, it is stale, or the candidate beats it out of sample."""
+    """Promote when there is no current model, it is stale, or the candidate beats it out of sample.
+
+    "Beats" is judged on `head_to_head` (the same rows for both) when given; otherwise, and said so
+    in the reason, on each run's own test window.
+    """
     if candidate.status != "succeeded":
         return PromotionDecision(False, f"run {candidate.id} did not succeed")
     if current is None:
         return PromotionDecision(True, "no promoted model for this pair yet")
     if current.id == candidate.id:
         return PromotionDecision(False, f"run {candidate.id} is already the promoted model")
-    current_age = age_days(current, now)
-    if current_age > policy.max_age_days:
+    if is_stale(current, policy, now):
         return PromotionDecision(
-            True, f"current run {current.id} is stale ({current_age:.1f} days > {policy.max_age_days:g})"
+            True,
+            f"current run {current.id} is stale "
+            f"({age_days(current, now):.1f} days > {policy.max_age_days:g})",
         )
-    new, old = _score(candidate), _score(current)
-    comparison = (
-        f"test AUC {_fmt(candidate.test_auc)} vs {_fmt(current.test_auc)}, "
-        f"test backtest return {_fmt(candidate.test_return)} vs {_fmt(current.test_return)}"
-    )
+    if isinstance(head_to_head, HeadToHead):
+        figures = {
+            "basis": "shared_rows",
+            "rows": head_to_head.rows,
+            "start": head_to_head.start.isoformat(),
+            "end": head_to_head.end.isoformat(),
+            "candidate": {"auc": head_to_head.candidate_auc, "total_return": head_to_head.candidate_return},
+            "current": {"auc": head_to_head.current_auc, "total_return": head_to_head.current_return},
+        }
+        new = _rank(head_to_head.candidate_auc, head_to_head.candidate_return)
+        old = _rank(head_to_head.current_auc, head_to_head.current_return)
+        comparison = (
+            f"on the same {head_to_head.rows} out-of-sample rows "
+            f"({head_to_head.start:%Y-%m-%d %H:%M} → {head_to_head.end:%Y-%m-%d %H:%M} UTC): "
+            f"test AUC {_fmt(head_to_head.candidate_auc)} vs {_fmt(head_to_head.current_auc)}, "
+            f"backtest return {_fmt(head_to_head.candidate_return)} vs {_fmt(head_to_head.current_return)}"
+        )
+    else:
+        new = _rank(candidate.test_auc, candidate.test_return)
+        old = _rank(current.test_auc, current.test_return)
+        why = head_to_head.reason if head_to_head else "no shared rows were scored"
+        figures = {
+            "basis": "own_test_windows",
+            "why": why,
+            "candidate": {"auc": candidate.test_auc, "total_return": candidate.test_return},
+            "current": {"auc": current.test_auc, "total_return": current.test_return},
+        }
+        comparison = (
+            f"test AUC {_fmt(candidate.test_auc)} vs {_fmt(current.test_auc)}, "
+            f"test backtest return {_fmt(candidate.test_return)} vs {_fmt(current.test_return)}, "
+            f"each on its own test window ({why})"
+        )
     if new > old:
-        return PromotionDecision(True, f"beats current run {current.id} out of sample: {comparison}")
-    return PromotionDecision(False, f"does not beat current run {current.id} out of sample: {comparison}")
+        return PromotionDecision(True, f"beats current run {current.id} out of sample: {comparison}", figures)
+    return PromotionDecision(
+        False, f"does not beat current run {current.id} out of sample: {comparison}", figures
+    )
 
 
-def _score(run: RunSummary) -> tuple[float, float]:
+def is_stale(run: RunSummary, policy: ModelPolicy, now: datetime) -> bool:
+    return age_days(run, now) > policy.max_age_days
+
+
+def _rank(auc: float | None, total_return: float | None) -> tuple[float, float]:
     """Test AUC first, test backtest return second; an unknown figure ranks below any known one."""
     unknown = float("-inf")
-    return (
-        run.test_auc if run.test_auc is not None else unknown,
-        run.test_return if run.test_return is not None else unknown,
-    )
+    return (auc if auc is not None else unknown, total_return if total_return is not None else unknown)
 
 
 def _fmt(value: float | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,14 @@ from myassistant.core.db import insert_ignoring_conflicts
 from myassistant.core.errors import InvalidInput, NotFound, PreconditionFailed
 from myassistant.ml import artifacts
 from myassistant.ml.artifacts import SavedModel
-from myassistant.ml.policy import ModelPolicy, RunSummary, decide_promotion
+from myassistant.ml.policy import (
+    HeadToHead,
+    ModelPolicy,
+    NotComparable,
+    RunSummary,
+    decide_promotion,
+    is_stale,
+)
 from myassistant.ml.predictors import Predictor
 from myassistant.ml.schemas import PairKey
 from myassistant.ml.tables import ActiveModel, ModelPromotion, ModelRun
@@ -28,6 +36,7 @@ from myassistant.ml.tables import ActiveModel, ModelPromotion, ModelRun
 ChoiceSource = Literal["pin", "pair", "fallback"]
 SUCCEEDED = "succeeded"
 CACHE_SIZE = 64
+Challenge = Callable[[ModelRun], HeadToHead | NotComparable]
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,7 @@ def audit(
     reason: str,
     run_id: int | None,
     previous_run_id: int | None,
+    comparison: dict[str, Any] | None = None,
 ) -> ModelPromotion:
     entry = ModelPromotion(
         **_pair_columns(pair),
@@ -157,6 +167,7 @@ def audit(
         run_id=run_id,
         previous_run_id=previous_run_id,
         reason=reason,
+        comparison=comparison,
         created_at=clock.now(),
     )
     session.add(entry)
@@ -164,13 +175,33 @@ def audit(
     return entry
 
 
-def consider_promotion(session: Session, *, run: ModelRun, policy: ModelPolicy) -> ModelPromotion:
-    """Make `run` its pair's automatic choice if it passes the gate; record the decision either way."""
+def consider_promotion(
+    session: Session,
+    *,
+    run: ModelRun,
+    policy: ModelPolicy,
+    challenge: Challenge | None = None,
+) -> ModelPromotion:
+    """Make `run` its pair's automatic choice if it passes the gate; record the decision either way.
+
+    `challenge` scores the current run against `run` on shared rows; it is called only when the
+    comparison can decide (there is a fresh current run).
+    """
     pair = pair_of(run)
     active = ensure_active(session, pair)
     current = session.get(ModelRun, active.promoted_run_id) if active.promoted_run_id else None
     now = clock.now()
-    decision = decide_promotion(summary(run), summary(current) if current else None, policy, now)
+    current_summary = summary(current) if current else None
+    head_to_head = None
+    if (
+        challenge is not None
+        and current is not None
+        and current_summary is not None
+        and current.id != run.id
+        and not is_stale(current_summary, policy, now)
+    ):
+        head_to_head = challenge(current)
+    decision = decide_promotion(summary(run), current_summary, policy, now, head_to_head)
     if decision.promote:
         active.promoted_run_id, active.promoted_at, active.updated_at = run.id, now, now
     return audit(
@@ -178,6 +209,7 @@ def consider_promotion(session: Session, *, run: ModelRun, policy: ModelPolicy) 
         pair=pair,
         action="promoted" if decision.promote else "refused",
         reason=decision.reason,
+        comparison=decision.comparison,
         run_id=run.id,
         previous_run_id=current.id if current else None,
     )

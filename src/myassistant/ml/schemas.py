@@ -133,6 +133,11 @@ class PromotionRead(PairRead):
     run_id: int | None
     previous_run_id: int | None
     reason: str
+    comparison: dict[str, Any] | None = Field(
+        default=None,
+        description="what a promotion decision compared: basis 'shared_rows' (both runs scored on the "
+        "same out-of-sample rows) or 'own_test_windows', with both runs' test AUC and backtest return",
+    )
     created_at: datetime
 
 

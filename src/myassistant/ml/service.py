@@ -29,7 +29,7 @@ from myassistant.ml import registry
 from myassistant.ml.artifacts import SavedModel, save_model
 from myassistant.ml.dataset import Frames, dataset_from_frames
 from myassistant.ml.features import NEWS_WINDOWS_H, WARMUP_BARS, build_features
-from myassistant.ml.policy import MODEL_POLICY, ModelPolicy, health_status
+from myassistant.ml.policy import MODEL_POLICY, HeadToHead, ModelPolicy, NotComparable, health_status
 from myassistant.ml.schemas import (
     ActiveModelRead,
     ActiveModelUpdate,
@@ -44,7 +44,16 @@ from myassistant.ml.schemas import (
 )
 from myassistant.ml.tables import ModelPromotion, ModelRun
 from myassistant.ml.timeframes import timeframe_delta
-from myassistant.ml.training import TrainConfig, TrainingResult, train
+from myassistant.ml.training import (
+    MIN_PART_ROWS,
+    Holdout,
+    TrainConfig,
+    TrainingResult,
+    holdout_of,
+    rows_from,
+    score_on,
+    train,
+)
 from myassistant.news import service as news_service
 from myassistant.trading.costs import DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS, rates_from_bps
 
@@ -72,6 +81,7 @@ class Fitted:
     saved: SavedModel
     data_start: datetime
     data_end: datetime
+    holdout: Holdout  # the test rows, to score the pair's current model on the same data
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,7 @@ def fit_pair(
         saved=saved,
         data_start=index[0].to_pydatetime(),
         data_end=index[-1].to_pydatetime(),
+        holdout=holdout_of(dataset, result.split, rates),
     )
 
 
@@ -173,7 +184,7 @@ def attempt_fit(
 
 
 def record_attempt(
-    session: Session, *, attempt: FitAttempt, policy: ModelPolicy, source: str
+    session: Session, *, settings: Settings, attempt: FitAttempt, policy: ModelPolicy, source: str
 ) -> TrainOutcome:
     """Store the run of an attempt (failures too) and, when it succeeded, run the promotion gate."""
     if attempt.fitted is None:
@@ -198,8 +209,43 @@ def record_attempt(
         saved=fitted.saved,
         duration_s=attempt.duration_s,
     )
-    promotion = registry.consider_promotion(session, run=run, policy=policy)
+    challenge = functools.partial(_head_to_head, settings, fitted)
+    promotion = registry.consider_promotion(session, run=run, policy=policy, challenge=challenge)
     return TrainOutcome(ModelRunRead.model_validate(run), PromotionRead.model_validate(promotion), None)
+
+
+def _head_to_head(settings: Settings, fitted: Fitted, current: ModelRun) -> HeadToHead | NotComparable:
+    """Score the new model and the pair's current one on the new test rows the current one never saw."""
+    split = (current.metrics or {}).get("split", {})
+    if "test" not in split:
+        return NotComparable(f"current run {current.id} records no test window")
+    holdout = fitted.holdout
+    rows = rows_from(holdout, pd.Timestamp(split["test"]["start"]))
+    if len(rows) < MIN_PART_ROWS:
+        return NotComparable(
+            f"only {len(rows)} of the new test rows are out of sample for current run {current.id}"
+        )
+    try:
+        incumbent = registry.MODEL_CACHE.get(current, settings.artifacts_dir)
+    except DomainError as exc:
+        return NotComparable(f"current run {current.id} could not be loaded: {exc.detail}")
+    missing = set(incumbent.features) - set(holdout.dataset.feature_names)
+    if missing:
+        return NotComparable(f"current run {current.id} uses features the new data lacks: {sorted(missing)}")
+    new = score_on(holdout, rows, fitted.result.predictor, fitted.result.threshold)
+    old = score_on(
+        holdout, rows, incumbent, float(current.threshold if current.threshold is not None else 0.5)
+    )
+    index = holdout.dataset.features.index
+    return HeadToHead(
+        rows=len(rows),
+        start=index[rows[0]].to_pydatetime(),
+        end=index[rows[-1]].to_pydatetime(),
+        candidate_auc=new.auc,
+        candidate_return=new.total_return,
+        current_auc=old.auc,
+        current_return=old.total_return,
+    )
 
 
 def train_pair_from_frames(
@@ -230,7 +276,7 @@ def train_pair_from_frames(
     attempt = attempt_fit(
         settings=settings, pair=pair, frames=frames, policy=policy, costs=costs, config=config
     )
-    return record_attempt(session, attempt=attempt, policy=policy, source=source)
+    return record_attempt(session, settings=settings, attempt=attempt, policy=policy, source=source)
 
 
 def _failed(
@@ -614,7 +660,9 @@ def train_pair(
     session.commit()  # nothing held while training
     attempt = attempt_fit(settings=settings, pair=key, frames=frames, policy=policy, config=config)
     attempt = replace(attempt, duration_s=time.perf_counter() - started)
-    return PairTrainingResult(record_attempt(session, attempt=attempt, policy=policy, source=source), history)
+    return PairTrainingResult(
+        record_attempt(session, settings=settings, attempt=attempt, policy=policy, source=source), history
+    )
 
 
 def training_frames(settings: Settings, pair: PairKey, *, bars: int) -> Frames:

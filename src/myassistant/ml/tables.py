@@ -88,6 +88,8 @@ class ModelPromotion(Base):
     run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("model_runs.id"))
     previous_run_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("model_runs.id"))
     reason: Mapped[str] = mapped_column(Text)
+    # the figures a promotion decision compared (shared rows or each run's own test), when it compared
+    comparison: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
 
 

@@ -7,10 +7,11 @@ threshold are fixed, to report honest out-of-sample numbers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xgboost as xgb
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
@@ -69,6 +70,49 @@ class TrainingResult:
     split: Split
     rows: int  # labelled rows of the dataset (what min_train_rows is checked against)
     candidates: dict[str, Predictor] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """A run's test rows and the bars their trades need, kept so another model can be scored on them."""
+
+    dataset: Dataset
+    rows: IntArray  # positions into `dataset`
+    rates: CostRates[Any]
+
+
+@dataclass(frozen=True)
+class Score:
+    """One model on a set of rows at its own threshold."""
+
+    auc: float | None
+    total_return: float
+
+
+def holdout_of(dataset: Dataset, split: Split, rates: CostRates[Any]) -> Holdout:
+    """The test part of `split`, cut out of `dataset` with the bars after it that exits need."""
+    start = int(split.test[0])
+    stop = min(int(split.test[-1]) + dataset.horizon_steps + 2, len(dataset.prices))
+    part = replace(
+        dataset,
+        features=dataset.features.iloc[start:stop],
+        labels=dataset.labels.iloc[start:stop],
+        prices=dataset.prices.iloc[start:stop],
+    )
+    return Holdout(part, split.test - start, rates)
+
+
+def rows_from(holdout: Holdout, start: pd.Timestamp) -> IntArray:
+    """The holdout's rows at or after `start` (where another model's own out-of-sample part begins)."""
+    after: NDArray[np.bool_] = np.asarray(holdout.dataset.features.index[holdout.rows] >= start)
+    return holdout.rows[after]
+
+
+def score_on(holdout: Holdout, rows: IntArray, predictor: Predictor, threshold: float) -> Score:
+    """AUC and backtest return (fees and slippage included) of `predictor` on `rows` of the holdout."""
+    x = holdout.dataset.features.loc[:, list(predictor.features)].to_numpy(dtype=np.float64)[rows]
+    metrics = evaluate(holdout.dataset, rows, predictor.predict_proba(x), threshold, holdout.rates)
+    return Score(auc=metrics["auc"], total_return=float(metrics["backtest"]["total_return"]))
 
 
 def purged_split(dataset: Dataset, config: TrainConfig, *, min_rows: int) -> Split:
