@@ -156,5 +156,8 @@ def test_promotions_are_listed_with_reasons_and_filters(client: TestClient, runs
         ("BTC/USDT", "promoted"),
     ]
     assert "beats current run" in trail[1]["reason"]
+    assert trail[1]["comparison"]["basis"] == "own_test_windows"  # registered runs carry no test rows
+    assert trail[1]["comparison"]["candidate"]["auc"] > trail[1]["comparison"]["current"]["auc"]
+    assert trail[2]["comparison"] is None  # a first promotion compares nothing
     assert client.get("/model/promotions", params={"symbol": "eth/usdt"}).json()[0]["symbol"] == "ETH/USDT"
     assert client.get("/model/promotions", params={"limit": 0}).status_code == 422
