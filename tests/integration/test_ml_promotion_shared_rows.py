@@ -103,3 +103,19 @@ def test_too_few_shared_rows_fall_back_to_each_runs_own_test(session, settings, 
     assert comparison["basis"] == "own_test_windows"
     assert f"out of sample for current run {current.id}" in comparison["why"]
     assert np.isfinite(comparison["candidate"]["auc"])
+
+
+def test_a_crash_while_scoring_costs_only_the_comparison(
+    session, settings, frozen_clock, monkeypatch
+) -> None:
+    _train(session, settings, PRICES.iloc[:1500])
+    frozen_clock.advance(hours=1)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "score_on", broken)
+    outcome = _train(session, settings, PRICES)
+    assert outcome.run.status == "succeeded" and session.get(ModelRun, outcome.run.id) is not None
+    assert outcome.promotion.comparison["basis"] == "own_test_windows"
+    assert "crashed: RuntimeError" in outcome.promotion.comparison["why"]

@@ -209,9 +209,20 @@ def record_attempt(
         saved=fitted.saved,
         duration_s=attempt.duration_s,
     )
-    challenge = functools.partial(_head_to_head, settings, fitted)
+    challenge = functools.partial(_guarded_head_to_head, settings, fitted)
     promotion = registry.consider_promotion(session, run=run, policy=policy, challenge=challenge)
     return TrainOutcome(ModelRunRead.model_validate(run), PromotionRead.model_validate(promotion), None)
+
+
+def _guarded_head_to_head(
+    settings: Settings, fitted: Fitted, current: ModelRun
+) -> HeadToHead | NotComparable:
+    """`_head_to_head`, where a crash only costs the comparison, never the run being recorded."""
+    try:
+        return _head_to_head(settings, fitted, current)
+    except Exception as exc:  # the traceback goes to the log; the decision falls back and says why
+        logger.exception("scoring current run %s against the new run crashed", current.id)
+        return NotComparable(f"scoring current run {current.id} crashed: {type(exc).__name__}")
 
 
 def _head_to_head(settings: Settings, fitted: Fitted, current: ModelRun) -> HeadToHead | NotComparable:
