@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from myassistant.news.sources import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_S, MAX_FEED_BYTES
+from myassistant.news.sources import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_BACKOFF_S,
+    DEFAULT_TIMEOUT_S,
+    MAX_FEED_BYTES,
+)
 
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 LANG_PATTERN = r"^[A-Za-z]{2,3}$"
@@ -21,6 +27,12 @@ class NewsFetchConfig(BaseModel):
     timeout_s: float = Field(DEFAULT_TIMEOUT_S, gt=0, le=300, description="deadline per feed request")
     concurrency: int = Field(DEFAULT_CONCURRENCY, ge=1, le=64, description="feeds fetched at once")
     max_bytes: int = Field(MAX_FEED_BYTES, ge=1024, le=50 * 2**20, description="largest accepted response")
+    retries: int = Field(
+        DEFAULT_RETRIES, ge=0, le=5, description="further attempts after a connection error, 429 or 5xx"
+    )
+    retry_backoff_s: float = Field(
+        DEFAULT_RETRY_BACKOFF_S, ge=0, le=60, description="wait before the first retry; doubles per retry"
+    )
 
 
 class FetchRequest(BaseModel):
@@ -48,6 +60,7 @@ class FeedResult(BaseModel):
     error: str | None = None
     warning: str | None = None
     elapsed_ms: float = 0.0
+    attempts: int = Field(1, description="requests made, retries included")
 
 
 class FetchReport(BaseModel):

@@ -86,7 +86,11 @@ def fetch_options(session: Session) -> sources.FetchOptions:
     """Timeout, concurrency and size cap from the `news_fetch` config document."""
     config = configdocs.get(session, FETCH_CONFIG).value
     return sources.FetchOptions(
-        timeout_s=config.timeout_s, concurrency=config.concurrency, max_bytes=config.max_bytes
+        timeout_s=config.timeout_s,
+        concurrency=config.concurrency,
+        max_bytes=config.max_bytes,
+        retries=config.retries,
+        retry_backoff_s=config.retry_backoff_s,
     )
 
 
@@ -156,6 +160,7 @@ def _store_response(
         http_status=response.http_status,
         error=response.error,
         elapsed_ms=response.elapsed_ms,
+        attempts=response.attempts,
     )
     try:
         if response.outcome == "ok":

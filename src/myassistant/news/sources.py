@@ -16,6 +16,11 @@ from myassistant.core import http
 MAX_FEED_BYTES = 5 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_CONCURRENCY = 8
+DEFAULT_RETRIES = 2
+DEFAULT_RETRY_BACKOFF_S = 0.5
+MAX_RETRY_AFTER_S = 30.0
+# Answers worth asking again: the site is overloaded or restarting, not refusing us.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 Outcome = Literal["ok", "not_modified", "error"]
 T = TypeVar("T")
@@ -33,6 +38,8 @@ class FetchOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
     concurrency: int = DEFAULT_CONCURRENCY
     max_bytes: int = MAX_FEED_BYTES
+    retries: int = DEFAULT_RETRIES  # further attempts after a transient failure
+    retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S  # doubles per retry; Retry-After wins when longer
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class FeedResponse:
     last_modified: str | None = None
     error: str | None = None
     elapsed_ms: float = 0.0
+    attempts: int = 1
+    retry_after_s: float | None = None  # what the server asked for, on 429/503
 
 
 class _TooLarge(Exception):
@@ -91,15 +100,46 @@ def _describe(exc: BaseException, options: FetchOptions) -> str:
 
 
 async def _fetch_one(client: httpx.AsyncClient, request: FeedRequest, options: FetchOptions) -> FeedResponse:
+    """One feed, asked again after a transient failure (connection, 429, 5xx) with backoff."""
     started = time.perf_counter()
+    attempt = 1
+    while True:
+        response, transient = await _attempt(client, request, options)
+        if not transient or attempt > options.retries:
+            break
+        await asyncio.sleep(_backoff_s(options, attempt, response.retry_after_s))
+        attempt += 1
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    return replace(response, elapsed_ms=elapsed_ms, attempts=attempt)
+
+
+async def _attempt(
+    client: httpx.AsyncClient, request: FeedRequest, options: FetchOptions
+) -> tuple[FeedResponse, bool]:
+    """One request, and whether its failure is worth retrying (a timeout is not: its budget is spent)."""
     try:
         # One deadline for the whole exchange: httpx's timeouts are per read, so a feed that
         # trickles bytes would otherwise never time out.
         async with asyncio.timeout(options.timeout_s):
             response = await _exchange(client, request, options)
+    except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+        return FeedResponse(url=request.url, outcome="error", error=_describe(exc, options)), True
     except (httpx.HTTPError, TimeoutError, _TooLarge, httpx.InvalidURL) as exc:
-        response = FeedResponse(url=request.url, outcome="error", error=_describe(exc, options))
-    return replace(response, elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
+        return FeedResponse(url=request.url, outcome="error", error=_describe(exc, options)), False
+    return response, response.outcome == "error" and response.http_status in TRANSIENT_STATUSES
+
+
+def _backoff_s(options: FetchOptions, attempt: int, retry_after_s: float | None) -> float:
+    backoff = options.retry_backoff_s * 2.0 ** (attempt - 1)
+    return max(backoff, min(retry_after_s or 0.0, MAX_RETRY_AFTER_S))
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """Retry-After in seconds (the delta form; an HTTP date is ignored)."""
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None
 
 
 async def _exchange(client: httpx.AsyncClient, request: FeedRequest, options: FetchOptions) -> FeedResponse:
@@ -109,7 +149,13 @@ async def _exchange(client: httpx.AsyncClient, request: FeedRequest, options: Fe
             return FeedResponse(url=request.url, outcome="not_modified", http_status=status)
         if status >= httpx.codes.BAD_REQUEST:
             error = f"HTTP {status} {response.reason_phrase}"
-            return FeedResponse(url=request.url, outcome="error", http_status=status, error=error)
+            return FeedResponse(
+                url=request.url,
+                outcome="error",
+                http_status=status,
+                error=error,
+                retry_after_s=_retry_after_s(response.headers.get("retry-after")),
+            )
         content = await _read_capped(response, options.max_bytes)
         return FeedResponse(
             url=request.url,

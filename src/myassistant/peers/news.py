@@ -8,6 +8,8 @@ Good feeds: markets (RSS, ETag → 304), altcoins (Atom, relative links, Last-Mo
 moved (301 → defi). Broken feeds: malformed (mismatched tags), slow (answers after `slow_seconds`),
 error (HTTP 500), huge (6 MB streamed without Content-Length), bomb (billion laughs),
 notafeed (an HTML page), wrong-encoding (declares UTF-8, sends windows-1251).
+Flaky (`/feeds/flaky.rss?key=K&fail=N`): 503 with `Retry-After: 0` for the first N requests of each key,
+then the defi feed, so retries can be tested without shared state between tests.
 """
 
 from __future__ import annotations
@@ -356,6 +358,7 @@ BROKEN_PATHS: dict[str, str] = {
     "notafeed": "/feeds/notafeed.html",
     "wrong-encoding": "/feeds/wrong-encoding.rss",
 }
+FLAKY_PATH = "/feeds/flaky.rss"
 
 
 def good_feed_items() -> list[PeerItem]:
@@ -580,6 +583,14 @@ class NewsPeer:
         self._count(request)
         return Response("internal error", status_code=500)
 
+    async def flaky(self, request: Request) -> Response:
+        self._count(request)
+        key = f"flaky:{request.query_params.get('key', '')}"
+        self.requests[key] = self.requests.get(key, 0) + 1
+        if self.requests[key] <= int(request.query_params.get("fail", "1")):
+            return Response("try again", status_code=503, headers={"Retry-After": "0"})
+        return Response(render_rss(DEFI, _base_of(request)), media_type="application/rss+xml")
+
     async def huge(self, request: Request) -> Response:
         self._count(request)
         return StreamingResponse(_huge_body(HUGE_BYTES), media_type="application/rss+xml")
@@ -624,6 +635,7 @@ class NewsPeer:
             Route(BROKEN_PATHS["malformed"], self.malformed),
             Route(BROKEN_PATHS["slow"], self.slow),
             Route(BROKEN_PATHS["error"], self.error),
+            Route(FLAKY_PATH, self.flaky),
             Route(BROKEN_PATHS["huge"], self.huge),
             Route(BROKEN_PATHS["bomb"], self.bomb),
             Route(BROKEN_PATHS["notafeed"], self.not_a_feed),

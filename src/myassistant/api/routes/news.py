@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
+from myassistant.api.configdoc_routes import add_config_doc_routes
 from myassistant.api.deps import SessionDep, SettingsDep
 from myassistant.news import service
 from myassistant.news.schemas import (
@@ -22,6 +23,7 @@ from myassistant.news.schemas import (
 )
 
 router = APIRouter(tags=["News"])
+add_config_doc_routes(router, "/news/fetch_config", service.FETCH_CONFIG, label="news fetch settings")
 
 
 @router.post("/news/fetch", response_model=FetchReport)
