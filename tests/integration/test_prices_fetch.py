@@ -146,6 +146,12 @@ def test_unknown_symbol_is_invalid_input_naming_it(database, peer_settings, exch
         _fetch(database, peer_settings, symbol="NOPE/USDT")
 
 
+def test_a_since_with_no_utc_equivalent_is_invalid_input(database, peer_settings, mid_bar) -> None:
+    far = datetime.fromisoformat("9999-12-31T23:59:59-14:00")
+    with pytest.raises(InvalidInput, match="out of range"):
+        _fetch(database, peer_settings, since=far)
+
+
 def test_symbol_the_exchange_rejects_is_invalid_input(
     database, peer_settings, exchange_peer, mid_bar
 ) -> None:

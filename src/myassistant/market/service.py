@@ -64,7 +64,11 @@ def _validated(exchange: str, symbol: str, timeframe: str) -> PairKey:
 
 
 def _check_window(since: datetime | None, limit: int | None) -> None:
-    if since is not None and clock.ensure_utc(since) < logic.EARLIEST:
+    try:
+        since = None if since is None else clock.ensure_utc(since)
+    except ValueError as exc:  # no UTC equivalent
+        raise InvalidInput(f"since: {exc}") from None
+    if since is not None and since < logic.EARLIEST:
         raise InvalidInput(f"since must be on or after {logic.EARLIEST.date().isoformat()}")
     if limit is not None and not 1 <= limit <= logic.MAX_BARS_PER_FETCH:
         raise InvalidInput(f"limit must be between 1 and {logic.MAX_BARS_PER_FETCH}")

@@ -408,8 +408,8 @@ def _utc(value: datetime, name: str) -> datetime:
     """`value` in UTC; a time that cannot be expressed in UTC (year 9999 at UTC-14) is bad input."""
     try:
         return clock.ensure_utc(value)
-    except OverflowError:
-        raise InvalidInput(f"{name} is out of range: {value.isoformat()}") from None
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
 
 
 def _escape_like(value: str) -> str:
