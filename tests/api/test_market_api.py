@@ -122,6 +122,13 @@ def test_since_before_2010_is_refused(api) -> None:
     assert response.status_code == 422 and "2010-01-01" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("pairs", [{"symbols": ["BTC/USDT", "ETH/USDT"]}, {}])
+def test_since_before_2010_is_refused_for_many_pairs_too(api, pairs) -> None:
+    api.post("/watchlist", json={"entries": [{"symbol": "BTC/USDT"}]})
+    response = api.post("/prices/fetch", json={**pairs, "since": "2001-01-01T00:00:00Z"})
+    assert response.status_code == 422 and "2010-01-01" in response.json()["detail"]
+
+
 FAR_FUTURE_AT_UTC_MINUS_14 = "9999-12-31T23:59:59-14:00"  # past year 9999 once converted to UTC
 
 

@@ -152,6 +152,13 @@ def test_a_since_with_no_utc_equivalent_is_invalid_input(database, peer_settings
         _fetch(database, peer_settings, since=far)
 
 
+def test_fetch_many_refuses_a_since_before_2010(database, peer_settings, mid_bar) -> None:
+    pairs = [service.PairKey("bybit", "BTC/USDT", "15m")]
+    since = datetime(2001, 1, 1, tzinfo=UTC)
+    with database.session() as session, pytest.raises(InvalidInput, match="2010-01-01"):
+        service.fetch_many(session, settings=peer_settings, pairs=pairs, since=since)
+
+
 def test_symbol_the_exchange_rejects_is_invalid_input(
     database, peer_settings, exchange_peer, mid_bar
 ) -> None:

@@ -224,6 +224,7 @@ def fetch_many(
     Downloads run in a small thread pool; pages are written here, in the caller's session, one
     commit per page.
     """
+    _check_window(since, limit)
     if pairs is None:
         pairs = pairs_to_fetch(session, settings=settings)
     jobs: list[_Job] = []
