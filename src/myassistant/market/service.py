@@ -123,15 +123,26 @@ class _Job:
     result: FetchPricesResult
 
 
-def _plan(
-    session: Session,
-    clients: ExchangeClients,
-    settings: Settings,
-    key: PairKey,
-    since: datetime | None,
-    limit: int | None,
-) -> _Job:
-    clients.check_pair(settings, key.exchange, key.symbol, key.timeframe)
+def _check_pairs(
+    session: Session, settings: Settings, keys: Sequence[PairKey]
+) -> list[tuple[PairKey, PairKey | DomainError]]:
+    """Each key with its validated form, or why it is refused; the exchange is asked about each pair
+    (which may load its markets over the network) with the session's transaction committed first,
+    so no write lock is held meanwhile."""
+    session.commit()
+    checked: list[tuple[PairKey, PairKey | DomainError]] = []
+    for key in keys:
+        try:
+            valid = _validated(key.exchange, key.symbol, key.timeframe)
+            CLIENTS.check_pair(settings, valid.exchange, valid.symbol, valid.timeframe)
+            checked.append((key, valid))
+        except DomainError as exc:
+            checked.append((key, exc))
+    return checked
+
+
+def _plan(session: Session, key: PairKey, since: datetime | None, limit: int | None) -> _Job:
+    """Read what is stored of a checked pair and plan its download (a short transaction)."""
     iid = instrument_id(
         session, exchange=key.exchange, symbol=key.symbol, timeframe=key.timeframe, create=True
     )
@@ -203,7 +214,9 @@ def fetch_prices(
     """
     key = _validated(exchange, symbol, timeframe)
     _check_window(since, limit)
-    job = _plan(session, CLIENTS, settings, key, since, limit)
+    session.commit()  # asking the exchange may load its markets: no write lock held meanwhile
+    CLIENTS.check_pair(settings, key.exchange, key.symbol, key.timeframe)
+    job = _plan(session, key, since, limit)
     session.commit()  # no write lock held while waiting on the exchange
     for page in _pages(CLIENTS, settings, job):
         _store_page(session, job, page)
@@ -229,12 +242,11 @@ def fetch_many(
         pairs = pairs_to_fetch(session, settings=settings)
     jobs: list[_Job] = []
     results: list[FetchPricesResult] = []
-    for key in pairs:
-        try:
-            valid = _validated(key.exchange, key.symbol, key.timeframe)
-            jobs.append(_plan(session, CLIENTS, settings, valid, since, limit))
-        except DomainError as exc:
-            results.append(_failed(key, exc, on_result))
+    for key, checked in _check_pairs(session, settings, pairs):
+        if isinstance(checked, DomainError):
+            results.append(_failed(key, checked, on_result))
+        else:
+            jobs.append(_plan(session, checked, since, limit))
     session.commit()
     results.extend(_download_concurrently(session, settings, jobs, on_result))
     order = {(k.exchange, k.symbol, k.timeframe): i for i, k in enumerate(pairs)}
