@@ -17,7 +17,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import ScalarSelect, delete, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from myassistant.core import clock
@@ -95,11 +95,42 @@ def instrument_id(
     return int(session.execute(query).scalar_one())
 
 
-def _series_state(session: Session, iid: int) -> tuple[int, int | None, int | None]:
-    row = session.execute(
-        select(func.count(), func.min(Price.ts), func.max(Price.ts)).where(Price.instrument_id == iid)
-    ).one()
+def _series_state(
+    session: Session, series: int | ScalarSelect[int], start_ms: int | None = None
+) -> tuple[int, int | None, int | None]:
+    """Count, first and last open time (ms) of the bars of `series` (an instrument id, or a query
+    for one) stored at or after `start_ms`; one index range scan."""
+    query = select(func.count(), func.min(Price.ts), func.max(Price.ts)).where(Price.instrument_id == series)
+    if start_ms is not None:
+        query = query.where(Price.ts >= start_ms)
+    row = session.execute(query).one()
     return int(row[0]), row[1], row[2]
+
+
+def _last_ts(session: Session, iid: int) -> int | None:
+    last: int | None = session.execute(
+        select(func.max(Price.ts)).where(Price.instrument_id == iid)
+    ).scalar_one()
+    return last
+
+
+def stored_span(
+    session: Session, *, exchange: str, symbol: str, timeframe: str, start: datetime
+) -> tuple[int, datetime | None]:
+    """How many bars of the series are stored with open time at or after `start`, and the first
+    one's open time (None when there are none); one query."""
+    key = _validated(exchange, symbol, timeframe)
+    series = (
+        select(Instrument.id)
+        .where(
+            Instrument.exchange == key.exchange,
+            Instrument.symbol == key.symbol,
+            Instrument.timeframe == key.timeframe,
+        )
+        .scalar_subquery()
+    )
+    count, first, _ = _series_state(session, series, logic.to_ms(start))
+    return count, None if first is None else logic.from_ms(first)
 
 
 def _gaps(session: Session, iid: int, timeframe: str) -> tuple[int | None, list[logic.Gap]]:
@@ -182,7 +213,7 @@ def _store_page(session: Session, job: _Job, page: np.ndarray) -> None:
 
 
 def _finish(session: Session, job: _Job) -> FetchPricesResult:
-    _, _, last = _series_state(session, job.iid)
+    last = _last_ts(session, job.iid)
     job.result.last_bar = None if last is None else logic.from_ms(last)
     return job.result
 
