@@ -7,6 +7,7 @@ its own, so a crash or a failing exchange keeps every page already stored and a 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -32,6 +33,9 @@ from myassistant.market.schemas import (
     DiscoveredPair,
     DiscoverResult,
     FetchPricesResult,
+    PricesFetchRequest,
+    PricesFetchResponse,
+    PricesLatest,
     SnapshotRead,
     WatchlistChange,
     WatchlistEntryIn,
@@ -284,6 +288,59 @@ def fetch_many(
     return sorted(results, key=lambda r: order.get((r.exchange, r.symbol, r.timeframe), 0))
 
 
+def fetch_requested(
+    session: Session,
+    *,
+    settings: Settings,
+    request: PricesFetchRequest,
+    per_pair_errors: bool = False,
+    progress: Callable[[int, int, FetchPricesResult], None] | None = None,
+) -> PricesFetchResponse:
+    """What POST /prices/fetch asks for: one `symbol`, a list of `symbols` or, with neither, every
+    watchlist pair; exchange and timeframe default to the settings' (a watchlist pair's own timeframe
+    first).
+
+    A single `symbol` fails by raising, as `fetch_prices` does, unless `per_pair_errors`; pairs of a
+    list or the watchlist are each reported with their own error. `progress(done, total, result)` is
+    called as each pair finishes.
+    """
+    if request.symbol is not None and not per_pair_errors:
+        result = fetch_prices(
+            session,
+            settings=settings,
+            exchange=request.exchange or settings.default_exchange,
+            symbol=request.symbol,
+            timeframe=request.timeframe or settings.default_timeframe,
+            since=request.since,
+            limit=request.limit,
+        )
+        if progress:
+            progress(1, 1, result)
+        results = [result]
+    else:
+        pairs = pairs_to_fetch(
+            session,
+            settings=settings,
+            exchange=request.exchange,
+            symbols=[request.symbol] if request.symbol is not None else request.symbols,
+            timeframe=request.timeframe,
+        )
+        done = itertools.count(1)
+        results = fetch_many(
+            session,
+            settings=settings,
+            pairs=pairs,
+            since=request.since,
+            limit=request.limit,
+            on_result=None if progress is None else lambda r: progress(next(done), len(pairs), r),
+        )
+    return PricesFetchResponse(
+        results=results,
+        new_bars=sum(r.new_bars for r in results),
+        failed=sum(1 for r in results if r.error),
+    )
+
+
 def _failed(
     key: PairKey, exc: DomainError, on_result: Callable[[FetchPricesResult], None] | None
 ) -> FetchPricesResult:
@@ -483,16 +540,25 @@ def latest_closes(
     }
 
 
-def require_latest_bars(
-    session: Session, *, exchange: str, symbol: str, timeframe: str, limit: int
-) -> list[Bar]:
-    """Like `latest_bars`, but 404 with a hint when nothing is stored."""
+def latest_prices(
+    session: Session,
+    *,
+    settings: Settings,
+    symbol: str,
+    exchange: str | None = None,
+    timeframe: str | None = None,
+    limit: int,
+) -> PricesLatest:
+    """Like `latest_bars` (exchange and timeframe default to the settings'), but 404 with a hint when
+    nothing is stored."""
+    exchange = exchange or settings.default_exchange
+    timeframe = timeframe or settings.default_timeframe
     bars = latest_bars(session, exchange=exchange, symbol=symbol, timeframe=timeframe, limit=limit)
     if not bars:
         raise NotFound(
             f"no prices stored for {exchange} {symbol} {timeframe}; fetch them first with POST /prices/fetch"
         )
-    return bars
+    return PricesLatest(exchange=exchange, symbol=symbol, timeframe=timeframe, bars=bars)
 
 
 # --- watchlist -----------------------------------------------------------------------------------
