@@ -120,3 +120,24 @@ def test_discover_rejects_bad_parameters(api) -> None:
 def test_since_before_2010_is_refused(api) -> None:
     response = api.post("/prices/fetch", json={"symbol": "BTC/USDT", "since": "0001-01-01T00:00:00Z"})
     assert response.status_code == 422 and "2010-01-01" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("pairs", [{"symbols": ["BTC/USDT", "ETH/USDT"]}, {}])
+def test_since_before_2010_is_refused_for_many_pairs_too(api, pairs) -> None:
+    api.post("/watchlist", json={"entries": [{"symbol": "BTC/USDT"}]})
+    response = api.post("/prices/fetch", json={**pairs, "since": "2001-01-01T00:00:00Z"})
+    assert response.status_code == 422 and "2010-01-01" in response.json()["detail"]
+
+
+FAR_FUTURE_AT_UTC_MINUS_14 = "9999-12-31T23:59:59-14:00"  # past year 9999 once converted to UTC
+
+
+def test_a_time_beyond_utc_range_is_422_on_snapshots(api) -> None:
+    response = api.get("/watchlist/snapshots", params={"at": FAR_FUTURE_AT_UTC_MINUS_14})
+    assert response.status_code == 422 and "out of range" in response.text
+
+
+@pytest.mark.parametrize("pair", [{"symbol": "BTC/USDT"}, {"symbols": ["BTC/USDT"]}, {}])
+def test_a_since_beyond_utc_range_is_422_on_fetch(api, pair) -> None:
+    response = api.post("/prices/fetch", json={**pair, "since": FAR_FUTURE_AT_UTC_MINUS_14})
+    assert response.status_code == 422 and "out of range" in response.text

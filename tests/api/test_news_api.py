@@ -119,6 +119,7 @@ def test_latest_filters_by_source_and_since(loaded: TestClient) -> None:
         ("/news/latest", {"limit": 0}),
         ("/news/latest", {"limit": 501}),
         ("/news/latest", {"since": "yesterday"}),
+        ("/news/latest", {"since": "9999-12-31T23:59:59-14:00"}),
         ("/news/annotated", {"limit": 0}),
         ("/news/annotated", {"lang": "english1"}),
         ("/news/by_tag", {}),

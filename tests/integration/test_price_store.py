@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -98,6 +98,23 @@ def test_latest_closes_gives_each_series_its_own_newest_bar_in_one_call(session)
     assert latest[keys[0]].close == btc[-1, 4] and latest[keys[0]].ts == datetime(2026, 1, 1, 9, tzinfo=UTC)
     assert latest[keys[1]].close == eth[-1, 4] and latest[keys[1]].ts == datetime(2026, 1, 1, 3, tzinfo=UTC)
     assert service.latest_closes(session, keys=[]) == {}
+
+
+def test_stored_span_counts_the_bars_from_start_on_and_names_the_first(session) -> None:
+    bars = _bars(100)
+    store.upsert_bars(session, instrument_id=_iid(session), bars=np.delete(bars, [30, 31, 50], axis=0))
+    span = dict(exchange="bybit", symbol="btc/usdt", timeframe="1h")
+
+    def at(index: int) -> datetime:
+        return datetime.fromtimestamp(int(bars[index, 0]) / 1000, tz=UTC)
+
+    assert service.stored_span(session, **span, start=at(30)) == (67, at(32))  # 32..99 without 50
+    assert service.stored_span(session, **span, start=datetime(2020, 1, 1, tzinfo=UTC)) == (97, at(0))
+    assert service.stored_span(session, **span, start=at(99) + timedelta(minutes=1)) == (0, None)
+    unknown = dict(span, symbol="ETH/USDT")
+    assert service.stored_span(session, **unknown, start=at(0)) == (0, None)
+    with pytest.raises(InvalidInput, match="valid: "):
+        service.stored_span(session, **dict(span, timeframe="10m"), start=at(0))
 
 
 def test_instruments_are_unique_per_exchange_symbol_timeframe(session) -> None:

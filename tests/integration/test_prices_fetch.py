@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from sqlalchemy import delete, func, select
 from myassistant.core.db import Database
 from myassistant.core.errors import InvalidInput, UpstreamError
 from myassistant.market import logic, service
+from myassistant.market.schemas import WatchlistEntryIn
 from myassistant.market.tables import Price
 from myassistant.peers.exchange import DEFAULT_MARKETS, closed_bars
 
@@ -146,6 +150,19 @@ def test_unknown_symbol_is_invalid_input_naming_it(database, peer_settings, exch
         _fetch(database, peer_settings, symbol="NOPE/USDT")
 
 
+def test_a_since_with_no_utc_equivalent_is_invalid_input(database, peer_settings, mid_bar) -> None:
+    far = datetime.fromisoformat("9999-12-31T23:59:59-14:00")
+    with pytest.raises(InvalidInput, match="out of range"):
+        _fetch(database, peer_settings, since=far)
+
+
+def test_fetch_many_refuses_a_since_before_2010(database, peer_settings, mid_bar) -> None:
+    pairs = [service.PairKey("bybit", "BTC/USDT", "15m")]
+    since = datetime(2001, 1, 1, tzinfo=UTC)
+    with database.session() as session, pytest.raises(InvalidInput, match="2010-01-01"):
+        service.fetch_many(session, settings=peer_settings, pairs=pairs, since=since)
+
+
 def test_symbol_the_exchange_rejects_is_invalid_input(
     database, peer_settings, exchange_peer, mid_bar
 ) -> None:
@@ -209,8 +226,6 @@ def test_a_failure_midway_keeps_the_committed_pages_and_the_rerun_completes(
 
 
 def test_concurrent_fetches_of_one_pair_store_each_bar_once(database, peer_settings, mid_bar) -> None:
-    import threading
-
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -227,3 +242,57 @@ def test_concurrent_fetches_of_one_pair_store_each_bar_once(database, peer_setti
     assert errors == []
     frame = _stored(database)
     assert len(frame) == 800 and frame.index.is_unique
+
+
+def _database_is_writable_elsewhere(database: Database) -> bool:
+    """Whether another connection can take the SQLite write lock right now (no waiting)."""
+    path = database.engine.url.database
+    assert path
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
+        return False
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("how", ["fetch_prices", "fetch_many"])
+def test_no_write_lock_is_held_while_the_exchange_lists_its_markets(
+    database, peer_settings, exchange_peer, mid_bar, how
+) -> None:
+    if not database.is_sqlite:
+        pytest.skip("the database-wide write lock is SQLite's")
+    with database.session() as session:
+        service.add_to_watchlist(
+            session, settings=peer_settings, entries=[WatchlistEntryIn(symbol="BTC/USDT")]
+        )
+    slow = exchange_peer.inject("timeout", path="/instruments-info", delay=0.5)  # late, not timed out
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with database.session() as session:
+                if how == "fetch_many":  # reads the watchlist first, in the caller's transaction
+                    service.fetch_many(session, settings=peer_settings, limit=5)
+                else:
+                    session.execute(select(func.count()).select_from(Price))  # caller's open transaction
+                    service.fetch_prices(
+                        session, settings=peer_settings, exchange="bybit", symbol="BTC/USDT", timeframe="15m"
+                    )
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while slow.times and time.monotonic() < deadline:  # until the slow markets request has arrived
+        time.sleep(0.005)
+    writable = _database_is_writable_elsewhere(database)
+    thread.join()
+    assert errors == [] and slow.times == 0
+    assert writable
+    assert len(_stored(database)) > 0

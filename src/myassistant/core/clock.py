@@ -66,7 +66,14 @@ def frozen(at: datetime) -> Iterator[FrozenClock]:
 
 
 def ensure_utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC; aware ones are converted to UTC."""
+    """Naive datetimes are taken as UTC; aware ones are converted to UTC.
+
+    A time with no UTC equivalent (year 9999 at UTC-14 lands past year 9999) raises ValueError, so a
+    pydantic validator using this answers 422 instead of an OverflowError becoming a 500.
+    """
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time out of range: {value.isoformat()}") from None

@@ -19,7 +19,6 @@ from myassistant.core.db import insert_ignoring_conflicts
 from myassistant.core.errors import (
     Conflict,
     InvalidInput,
-    NotFound,
     describe_validation_errors,
     field_errors,
 )
@@ -75,17 +74,6 @@ def register(name: str, model: type[ModelT], *, secret_fields: tuple[str, ...] =
     spec = DocSpec(name=name, model=model, secret_fields=secret_fields)
     _REGISTRY[name] = spec
     return spec
-
-
-def registered() -> dict[str, DocSpec[Any]]:
-    return dict(_REGISTRY)
-
-
-def spec_for(name: str) -> DocSpec[Any]:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise NotFound(f"no config document named {name!r}; known: {sorted(_REGISTRY)}") from None
 
 
 def get(session: Session, spec: DocSpec[ModelT]) -> StoredDoc[ModelT]:

@@ -7,6 +7,7 @@ import importlib
 from sqlalchemy import MetaData
 
 from myassistant.core.db import Base
+from myassistant.news.tables import FTS_COLUMN, FTS_INDEX, FTS_TABLE
 
 TABLE_MODULES = (
     "myassistant.core.tables",
@@ -32,9 +33,9 @@ def load_all_tables() -> MetaData:
 # full-text indexes, generated search columns), by name prefix; tables, indexes and columns alike.
 UNMANAGED_TABLE_PREFIXES: tuple[str, ...] = (
     "alembic_version",
-    "articles_fts",  # news: SQLite FTS5 table + shadow tables
-    "ix_articles_fts",  # news: PostgreSQL GIN index on the tsvector column
-    "fts_",  # news: PostgreSQL generated tsvector column articles.fts_tsv
+    FTS_TABLE,  # news: SQLite FTS5 table + shadow tables
+    FTS_INDEX,  # news: PostgreSQL GIN index on the tsvector column
+    FTS_COLUMN,  # news: PostgreSQL generated tsvector column
 )
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from difflib import get_close_matches
 from email.utils import parsedate_to_datetime
@@ -326,8 +326,3 @@ def _permanent(exc: Exception, exchange: str, what: str) -> Exception:
 
 
 CLIENTS = ExchangeClients()
-
-
-def with_options(**changes: Any) -> ClientOptions:
-    """The current options with some fields changed (for `CLIENTS.configure`)."""
-    return replace(CLIENTS.options, **changes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from myassistant.core.errors import UpstreamError
-from myassistant.jobs.runner import JobContext, counting, parse_params, progress_of
+from myassistant.jobs.runner import JobContext, parse_params, progress_of
 from myassistant.market import service
 from myassistant.market.schemas import DiscoverRequest, FetchPricesResult, PricesFetchRequest
 
@@ -22,32 +22,25 @@ def fetch_prices(context: JobContext) -> dict[str, Any]:
     one by one, as POST /prices/fetch does for `symbols`.
     """
     request = parse_params(PricesFetchRequest, context.params)
-    symbols = [request.symbol] if request.symbol is not None else request.symbols
+    progress = progress_of(context)
     with context.database.session() as session:
-        pairs = service.pairs_to_fetch(
+        response = service.fetch_requested(
             session,
             settings=context.settings,
-            exchange=request.exchange,
-            symbols=symbols,
-            timeframe=request.timeframe,
+            request=request,
+            per_pair_errors=True,
+            progress=lambda done, total, r: progress(done, total, f"{r.exchange} {r.symbol}"),
         )
-        step = counting(progress_of(context), len(pairs))
-        results = service.fetch_many(
-            session,
-            settings=context.settings,
-            pairs=pairs,
-            since=request.since,
-            limit=request.limit,
-            on_result=lambda r: step(f"{r.exchange} {r.symbol}"),
-        )
+    results = response.results
     failed = {f"{r.exchange} {r.symbol} {r.timeframe}": r.error for r in results if r.error}
-    if symbols is None and results and len(failed) == len(results):
+    watchlist_run = request.symbol is None and request.symbols is None
+    if watchlist_run and results and len(failed) == len(results):
         raise UpstreamError(
             f"all {len(failed)} pairs failed: " + "; ".join(f"{p}: {e}" for p, e in failed.items())
         )
     return {
         "pairs": len(results),
-        "new_bars": sum(r.new_bars for r in results),
+        "new_bars": response.new_bars,
         "backfilled_bars": sum(r.backfilled_bars for r in results),
         "failed": len(failed),
         "errors": dict(list(failed.items())[:MAX_LISTED_FAILURES]),

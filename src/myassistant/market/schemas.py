@@ -83,8 +83,8 @@ class PricesFetchRequest(BaseModel):
     timeframe: Timeframe | None = Field(
         default=None, description="default: each pair's own, else DEFAULT_TIMEFRAME"
     )
-    since: UTCDatetime | None = Field(
-        default=None, description="first bar open time to fetch (also backfills)"
+    since: Since | None = Field(
+        default=None, description="first bar open time to fetch (also backfills), 2010 or later"
     )
     limit: int | None = Field(
         default=None, ge=1, le=logic.MAX_BARS_PER_FETCH, description="at most this many bars per pair"

@@ -7,6 +7,7 @@ its own, so a crash or a failing exchange keeps every page already stored and a 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -17,7 +18,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import ScalarSelect, delete, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from myassistant.core import clock
@@ -32,6 +33,9 @@ from myassistant.market.schemas import (
     DiscoveredPair,
     DiscoverResult,
     FetchPricesResult,
+    PricesFetchRequest,
+    PricesFetchResponse,
+    PricesLatest,
     SnapshotRead,
     WatchlistChange,
     WatchlistEntryIn,
@@ -64,7 +68,11 @@ def _validated(exchange: str, symbol: str, timeframe: str) -> PairKey:
 
 
 def _check_window(since: datetime | None, limit: int | None) -> None:
-    if since is not None and clock.ensure_utc(since) < logic.EARLIEST:
+    try:
+        since = None if since is None else clock.ensure_utc(since)
+    except ValueError as exc:  # no UTC equivalent
+        raise InvalidInput(f"since: {exc}") from None
+    if since is not None and since < logic.EARLIEST:
         raise InvalidInput(f"since must be on or after {logic.EARLIEST.date().isoformat()}")
     if limit is not None and not 1 <= limit <= logic.MAX_BARS_PER_FETCH:
         raise InvalidInput(f"limit must be between 1 and {logic.MAX_BARS_PER_FETCH}")
@@ -91,11 +99,42 @@ def instrument_id(
     return int(session.execute(query).scalar_one())
 
 
-def _series_state(session: Session, iid: int) -> tuple[int, int | None, int | None]:
-    row = session.execute(
-        select(func.count(), func.min(Price.ts), func.max(Price.ts)).where(Price.instrument_id == iid)
-    ).one()
+def _series_state(
+    session: Session, series: int | ScalarSelect[int], start_ms: int | None = None
+) -> tuple[int, int | None, int | None]:
+    """Count, first and last open time (ms) of the bars of `series` (an instrument id, or a query
+    for one) stored at or after `start_ms`; one index range scan."""
+    query = select(func.count(), func.min(Price.ts), func.max(Price.ts)).where(Price.instrument_id == series)
+    if start_ms is not None:
+        query = query.where(Price.ts >= start_ms)
+    row = session.execute(query).one()
     return int(row[0]), row[1], row[2]
+
+
+def _last_ts(session: Session, iid: int) -> int | None:
+    last: int | None = session.execute(
+        select(func.max(Price.ts)).where(Price.instrument_id == iid)
+    ).scalar_one()
+    return last
+
+
+def stored_span(
+    session: Session, *, exchange: str, symbol: str, timeframe: str, start: datetime
+) -> tuple[int, datetime | None]:
+    """How many bars of the series are stored with open time at or after `start`, and the first
+    one's open time (None when there are none); one query."""
+    key = _validated(exchange, symbol, timeframe)
+    series = (
+        select(Instrument.id)
+        .where(
+            Instrument.exchange == key.exchange,
+            Instrument.symbol == key.symbol,
+            Instrument.timeframe == key.timeframe,
+        )
+        .scalar_subquery()
+    )
+    count, first, _ = _series_state(session, series, logic.to_ms(start))
+    return count, None if first is None else logic.from_ms(first)
 
 
 def _gaps(session: Session, iid: int, timeframe: str) -> tuple[int | None, list[logic.Gap]]:
@@ -119,15 +158,26 @@ class _Job:
     result: FetchPricesResult
 
 
-def _plan(
-    session: Session,
-    clients: ExchangeClients,
-    settings: Settings,
-    key: PairKey,
-    since: datetime | None,
-    limit: int | None,
-) -> _Job:
-    clients.check_pair(settings, key.exchange, key.symbol, key.timeframe)
+def _check_pairs(
+    session: Session, settings: Settings, keys: Sequence[PairKey]
+) -> list[tuple[PairKey, PairKey | DomainError]]:
+    """Each key with its validated form, or why it is refused; the exchange is asked about each pair
+    (which may load its markets over the network) with the session's transaction committed first,
+    so no write lock is held meanwhile."""
+    session.commit()
+    checked: list[tuple[PairKey, PairKey | DomainError]] = []
+    for key in keys:
+        try:
+            valid = _validated(key.exchange, key.symbol, key.timeframe)
+            CLIENTS.check_pair(settings, valid.exchange, valid.symbol, valid.timeframe)
+            checked.append((key, valid))
+        except DomainError as exc:
+            checked.append((key, exc))
+    return checked
+
+
+def _plan(session: Session, key: PairKey, since: datetime | None, limit: int | None) -> _Job:
+    """Read what is stored of a checked pair and plan its download (a short transaction)."""
     iid = instrument_id(
         session, exchange=key.exchange, symbol=key.symbol, timeframe=key.timeframe, create=True
     )
@@ -167,7 +217,7 @@ def _store_page(session: Session, job: _Job, page: np.ndarray) -> None:
 
 
 def _finish(session: Session, job: _Job) -> FetchPricesResult:
-    _, _, last = _series_state(session, job.iid)
+    last = _last_ts(session, job.iid)
     job.result.last_bar = None if last is None else logic.from_ms(last)
     return job.result
 
@@ -199,7 +249,9 @@ def fetch_prices(
     """
     key = _validated(exchange, symbol, timeframe)
     _check_window(since, limit)
-    job = _plan(session, CLIENTS, settings, key, since, limit)
+    session.commit()  # asking the exchange may load its markets: no write lock held meanwhile
+    CLIENTS.check_pair(settings, key.exchange, key.symbol, key.timeframe)
+    job = _plan(session, key, since, limit)
     session.commit()  # no write lock held while waiting on the exchange
     for page in _pages(CLIENTS, settings, job):
         _store_page(session, job, page)
@@ -220,20 +272,73 @@ def fetch_many(
     Downloads run in a small thread pool; pages are written here, in the caller's session, one
     commit per page.
     """
+    _check_window(since, limit)
     if pairs is None:
         pairs = pairs_to_fetch(session, settings=settings)
     jobs: list[_Job] = []
     results: list[FetchPricesResult] = []
-    for key in pairs:
-        try:
-            valid = _validated(key.exchange, key.symbol, key.timeframe)
-            jobs.append(_plan(session, CLIENTS, settings, valid, since, limit))
-        except DomainError as exc:
-            results.append(_failed(key, exc, on_result))
+    for key, checked in _check_pairs(session, settings, pairs):
+        if isinstance(checked, DomainError):
+            results.append(_failed(key, checked, on_result))
+        else:
+            jobs.append(_plan(session, checked, since, limit))
     session.commit()
     results.extend(_download_concurrently(session, settings, jobs, on_result))
     order = {(k.exchange, k.symbol, k.timeframe): i for i, k in enumerate(pairs)}
     return sorted(results, key=lambda r: order.get((r.exchange, r.symbol, r.timeframe), 0))
+
+
+def fetch_requested(
+    session: Session,
+    *,
+    settings: Settings,
+    request: PricesFetchRequest,
+    per_pair_errors: bool = False,
+    progress: Callable[[int, int, FetchPricesResult], None] | None = None,
+) -> PricesFetchResponse:
+    """What POST /prices/fetch asks for: one `symbol`, a list of `symbols` or, with neither, every
+    watchlist pair; exchange and timeframe default to the settings' (a watchlist pair's own timeframe
+    first).
+
+    A single `symbol` fails by raising, as `fetch_prices` does, unless `per_pair_errors`; pairs of a
+    list or the watchlist are each reported with their own error. `progress(done, total, result)` is
+    called as each pair finishes.
+    """
+    if request.symbol is not None and not per_pair_errors:
+        result = fetch_prices(
+            session,
+            settings=settings,
+            exchange=request.exchange or settings.default_exchange,
+            symbol=request.symbol,
+            timeframe=request.timeframe or settings.default_timeframe,
+            since=request.since,
+            limit=request.limit,
+        )
+        if progress:
+            progress(1, 1, result)
+        results = [result]
+    else:
+        pairs = pairs_to_fetch(
+            session,
+            settings=settings,
+            exchange=request.exchange,
+            symbols=[request.symbol] if request.symbol is not None else request.symbols,
+            timeframe=request.timeframe,
+        )
+        done = itertools.count(1)
+        results = fetch_many(
+            session,
+            settings=settings,
+            pairs=pairs,
+            since=request.since,
+            limit=request.limit,
+            on_result=None if progress is None else lambda r: progress(next(done), len(pairs), r),
+        )
+    return PricesFetchResponse(
+        results=results,
+        new_bars=sum(r.new_bars for r in results),
+        failed=sum(1 for r in results if r.error),
+    )
 
 
 def _failed(
@@ -435,16 +540,25 @@ def latest_closes(
     }
 
 
-def require_latest_bars(
-    session: Session, *, exchange: str, symbol: str, timeframe: str, limit: int
-) -> list[Bar]:
-    """Like `latest_bars`, but 404 with a hint when nothing is stored."""
+def latest_prices(
+    session: Session,
+    *,
+    settings: Settings,
+    symbol: str,
+    exchange: str | None = None,
+    timeframe: str | None = None,
+    limit: int,
+) -> PricesLatest:
+    """Like `latest_bars` (exchange and timeframe default to the settings'), but 404 with a hint when
+    nothing is stored."""
+    exchange = exchange or settings.default_exchange
+    timeframe = timeframe or settings.default_timeframe
     bars = latest_bars(session, exchange=exchange, symbol=symbol, timeframe=timeframe, limit=limit)
     if not bars:
         raise NotFound(
             f"no prices stored for {exchange} {symbol} {timeframe}; fetch them first with POST /prices/fetch"
         )
-    return bars
+    return PricesLatest(exchange=exchange, symbol=symbol, timeframe=timeframe, bars=bars)
 
 
 # --- watchlist -----------------------------------------------------------------------------------

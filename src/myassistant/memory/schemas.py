@@ -6,8 +6,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-TAG_PATTERN = r"^[A-Za-z0-9_.:/-]{1,40}$"
-
 
 class MemoryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -38,7 +38,7 @@ def list_(
     """Newest first; `q` matches text case-insensitively, `tag` and `symbol` exactly."""
     query = select(MemoryNote).order_by(MemoryNote.created_at.desc(), MemoryNote.id.desc()).limit(limit)
     if q:
-        query = query.where(MemoryNote.text.ilike(f"%{_escape_like(q)}%", escape="\\"))
+        query = query.where(MemoryNote.text.icontains(q, autoescape=True))
     if tag:
         query = query.where(_has_tag(session, tag.strip().lower()))
     if symbol:
@@ -58,7 +58,3 @@ def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
         return type_coerce(MemoryNote.tags, JSONB).contains([tag])
     each = func.json_each(MemoryNote.tags).table_valued("value")
     return exists().where(each.c.value == tag)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

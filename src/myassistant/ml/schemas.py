@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from myassistant.core.clock import ensure_utc
 from myassistant.core.errors import InvalidInput, describe_validation_errors, field_errors
+from myassistant.market.logic import EARLIEST
 from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 
 if TYPE_CHECKING:
@@ -187,7 +188,6 @@ class ModelHealthRead(PairRead):
 # --- datasets, training, health ------------------------------------------------------------------
 
 # Times outside this range cannot be a bar of any exchange (and far ones overflow time-zone arithmetic).
-EARLIEST_TIME = datetime(2010, 1, 1, tzinfo=UTC)
 LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_DATASET_BARS = 400_000
 
@@ -195,12 +195,9 @@ MAX_DATASET_BARS = 400_000
 def _bounded_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    try:
-        value = ensure_utc(value)
-    except OverflowError:
-        raise ValueError("time out of range") from None
-    if not EARLIEST_TIME <= value <= LATEST_TIME:
-        raise ValueError(f"time must be between {EARLIEST_TIME.date()} and {LATEST_TIME.date()}")
+    value = ensure_utc(value)  # ValueError ("time out of range") when it has no UTC equivalent
+    if not EARLIEST <= value <= LATEST_TIME:
+        raise ValueError(f"time must be between {EARLIEST.date()} and {LATEST_TIME.date()}")
     return value
 
 

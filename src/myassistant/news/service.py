@@ -413,12 +413,8 @@ def _utc(value: datetime, name: str) -> datetime:
     """`value` in UTC; a time that cannot be expressed in UTC (year 9999 at UTC-14) is bad input."""
     try:
         return clock.ensure_utc(value)
-    except OverflowError:
-        raise InvalidInput(f"{name} is out of range: {value.isoformat()}") from None
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: {exc}") from None
 
 
 def latest(
@@ -428,7 +424,7 @@ def latest(
     query = select(*_ARTICLE_COLUMNS).order_by(Article.first_seen_at.desc(), Article.id.desc()).limit(limit)
     source = logic.clean_text(source or "")
     if source:
-        query = query.where(Article.source.ilike(f"%{_escape_like(source)}%", escape="\\"))
+        query = query.where(Article.source.icontains(source, autoescape=True))
     if since is not None:
         query = query.where(Article.first_seen_at >= _utc(since, "since"))
     return [ArticleRead.model_validate(row._mapping) for row in session.execute(query)]
@@ -664,9 +660,8 @@ def search_like(session: Session, *, q: str, limit: int = 20) -> list[SearchHit]
     matches: list[ColumnElement[bool]] = []
     score: ColumnElement[Any] = literal(0)
     for term in terms:
-        pattern = f"%{_escape_like(term)}%"
-        in_title = Article.title.ilike(pattern, escape="\\")
-        in_summary = Article.summary.ilike(pattern, escape="\\")
+        in_title = Article.title.icontains(term, autoescape=True)
+        in_summary = Article.summary.icontains(term, autoescape=True)
         matches.append(in_title | in_summary)
         score = score + case((in_title, 2), else_=0) + case((in_summary, 1), else_=0)
     scored = select(Article.id, score.label("score")).where(and_(*matches)).subquery("scored")

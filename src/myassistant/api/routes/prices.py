@@ -33,30 +33,7 @@ def fetch_prices(
 ) -> PricesFetchResponse:
     """Store new closed bars: one `symbol` (errors answer 4xx/5xx), a list of `symbols` or, with
     neither, every watchlist pair (each reported with its own error, none stops the rest)."""
-    body = body or PricesFetchRequest()
-    if body.symbol is not None:
-        result = service.fetch_prices(
-            session,
-            settings=settings,
-            exchange=body.exchange or settings.default_exchange,
-            symbol=body.symbol,
-            timeframe=body.timeframe or settings.default_timeframe,
-            since=body.since,
-            limit=body.limit,
-        )
-        results = [result]
-    else:
-        pairs = service.pairs_to_fetch(
-            session, settings=settings, exchange=body.exchange, symbols=body.symbols, timeframe=body.timeframe
-        )
-        results = service.fetch_many(
-            session, settings=settings, pairs=pairs, since=body.since, limit=body.limit
-        )
-    return PricesFetchResponse(
-        results=results,
-        new_bars=sum(r.new_bars for r in results),
-        failed=sum(1 for r in results if r.error),
-    )
+    return service.fetch_requested(session, settings=settings, request=body or PricesFetchRequest())
 
 
 @router.get("/prices/latest", response_model=PricesLatest, responses=ERRORS)
@@ -69,9 +46,6 @@ def latest_prices(
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> PricesLatest:
     """The last `limit` stored closed bars, oldest first (`ts` = bar open time, UTC)."""
-    exchange = exchange or settings.default_exchange
-    timeframe = timeframe or settings.default_timeframe
-    bars = service.require_latest_bars(
-        session, exchange=exchange, symbol=symbol, timeframe=timeframe, limit=limit
+    return service.latest_prices(
+        session, settings=settings, symbol=symbol, exchange=exchange, timeframe=timeframe, limit=limit
     )
-    return PricesLatest(exchange=exchange, symbol=symbol, timeframe=timeframe, bars=bars)
