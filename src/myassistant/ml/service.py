@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -22,7 +23,8 @@ from sqlalchemy.orm import Session
 from myassistant.core import clock, configdocs
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
-from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
+from myassistant.core.errors import Conflict, DomainError, InvalidInput, PreconditionFailed
+from myassistant.core.locks import lock_dir_for, named_lock
 from myassistant.market import logic as market_logic
 from myassistant.market import service as market
 from myassistant.ml import registry
@@ -59,6 +61,9 @@ from myassistant.trading.costs import DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS, rat
 
 logger = logging.getLogger("myassistant.ml")
 NEWS_LOOKBACK = timedelta(hours=max(NEWS_WINDOWS_H))
+TRAINING_LOCK = "ml-training"  # one cross-process lock for train_models and train_missing
+# Called after each pair of train_missing: its outcome, how many pairs are done, and how many in all.
+PairProgress = Callable[[PairTrainOutcome, int, int], None]
 
 
 class TrainingCrashed(DomainError):
@@ -717,7 +722,7 @@ def train_missing(
     source: str = "api",
     n_jobs: int = 2,
     config: TrainConfig | None = None,
-    on_pair: Callable[[PairTrainOutcome], None] | None = None,
+    on_pair: PairProgress | None = None,
 ) -> TrainMissingReport:
     """Train exactly the watchlist pairs whose model is not ok under the policy; report every pair.
 
@@ -737,7 +742,7 @@ def train_missing(
     def report(outcome: PairTrainOutcome) -> None:
         done[(outcome.exchange, outcome.symbol, outcome.timeframe, outcome.horizon_steps)] = outcome
         if on_pair is not None:
-            on_pair(outcome)
+            on_pair(outcome, len(done), len(found))
 
     health_of = {pair.key(): health for pair, health in found}
     fetched: dict[tuple[str, str, str, int], int] = {}
@@ -777,6 +782,34 @@ def train_missing(
         failed=sum(o.action == "failed" for o in ordered),
         pairs=ordered,
     )
+
+
+@contextmanager
+def _training_lock(database: Database, settings: Settings) -> Iterator[None]:
+    """Held while train_models or train_missing runs, whichever process started it; 409 when taken."""
+    lock = named_lock(database, TRAINING_LOCK, lock_dir=lock_dir_for(database, settings.artifacts_dir))
+    if not lock.acquire():
+        raise Conflict("model training (train_models / train_missing) is already running; try again later")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def train_missing_exclusive(
+    database: Database,
+    *,
+    settings: Settings,
+    fetch: bool = True,
+    source: str = "api",
+    on_pair: PairProgress | None = None,
+) -> TrainMissingReport:
+    """`train_missing` in its own session under the training lock (Conflict, 409, when it is taken).
+
+    The one entry point for POST /model/train_missing and the train_models / train_missing jobs.
+    """
+    with _training_lock(database, settings), database.session() as session:
+        return train_missing(session, settings=settings, fetch=fetch, source=source, on_pair=on_pair)
 
 
 def _pair_outcome(

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from myassistant.api.configdoc_routes import add_config_doc_routes
 from myassistant.api.deps import DatabaseDep, SessionDep, SettingsDep
 from myassistant.ml import service
-from myassistant.ml.jobs import training_lock
 from myassistant.ml.policy import MODEL_POLICY
 from myassistant.ml.schemas import (
     EXCHANGE_QUERY,
@@ -144,11 +143,10 @@ def health(session: SessionDep, settings: SettingsDep) -> list[ModelHealthRead]:
     responses={409: {"description": "training (train_models / train_missing) is already running"}},
 )
 def train_missing(
-    session: SessionDep, database: DatabaseDep, settings: SettingsDep, body: TrainMissingRequest | None = None
+    database: DatabaseDep, settings: SettingsDep, body: TrainMissingRequest | None = None
 ) -> TrainMissingReport:
     """Train exactly the watchlist pairs whose model is missing, stale or weak; report every pair."""
-    with training_lock(database, settings):
-        return service.train_missing(session, settings=settings, fetch=body.fetch if body else True)
+    return service.train_missing_exclusive(database, settings=settings, fetch=body.fetch if body else True)
 
 
 add_config_doc_routes(router, "/model/policy", MODEL_POLICY, label="model policy")
