@@ -20,13 +20,13 @@ from myassistant.ml.schemas import (
     ActiveModelUpdate,
     ModelHealthRead,
     ModelRunRead,
-    PairKey,
     PromotionRead,
     TrainMissingReport,
     TrainMissingRequest,
     TrainRequest,
     TrainResponse,
     exchange_filter,
+    pair_with_defaults,
     symbol_filter,
 )
 from myassistant.ml.timeframes import TIMEFRAME_PATTERN
@@ -68,11 +68,8 @@ def get_active(
     ),
 ) -> ActiveModelRead:
     """The pair's pin, promoted and newest runs, and which one signals would use now."""
-    pair = PairKey.of(
-        exchange=exchange or settings.default_exchange,
-        symbol=symbol,
-        timeframe=timeframe or settings.default_timeframe,
-        horizon_steps=horizon_steps or settings.default_horizon_steps,
+    pair = pair_with_defaults(
+        settings, exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps
     )
     return service.active_view(session, pair=pair)
 
