@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from myassistant.jobs.runner import JobContext, parse_params, progress_of
-from myassistant.ml import datasets, service
+from myassistant.ml import dataset_store, service
 from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
 
 
@@ -40,7 +40,7 @@ def build_dataset(context: JobContext) -> dict[str, Any]:
     """Build and store one pair's dataset; params as the body of POST /dataset/build."""
     request = parse_params(DatasetBuildRequest, context.params)
     with context.database.session() as session:
-        built = datasets.build(session, settings=context.settings, request=request)
+        built = dataset_store.build(session, settings=context.settings, request=request)
     return built.model_dump(mode="json")
 
 
