@@ -425,12 +425,27 @@ def health_for(session: Session, *, pair: PairKey, policy: ModelPolicy) -> Model
     )
 
 
+def pairs_health(
+    session: Session, *, pairs: Sequence[PairKey], policy: ModelPolicy
+) -> list[tuple[PairKey, ModelHealthRead]]:
+    """Every pair with its model health, in the order given."""
+    return [(pair, health_for(session, pair=pair, policy=policy)) for pair in pairs]
+
+
+def needs_training(health: ModelHealthRead) -> bool:
+    """What train_missing trains: a pair whose model is missing, stale or weak."""
+    return health.status != "ok"
+
+
 def pairs_needing_training(
     session: Session, *, pairs: Sequence[PairKey], policy: ModelPolicy
 ) -> list[tuple[PairKey, ModelHealthRead]]:
     """The pairs whose health is not ok, with their health (what train_missing trains)."""
-    found = [(pair, health_for(session, pair=pair, policy=policy)) for pair in pairs]
-    return [(pair, health) for pair, health in found if health.status != "ok"]
+    return [
+        (pair, health)
+        for pair, health in pairs_health(session, pairs=pairs, policy=policy)
+        if needs_training(health)
+    ]
 
 
 # --- frames from the database ---------------------------------------------------------------------
@@ -708,10 +723,8 @@ def watchlist_pairs(session: Session, *, settings: Settings) -> list[PairKey]:
 
 def health_report(session: Session, *, settings: Settings) -> list[ModelHealthRead]:
     """Model health of every watchlist pair under the current policy."""
-    policy = get_policy(session)
-    return [
-        health_for(session, pair=pair, policy=policy) for pair in watchlist_pairs(session, settings=settings)
-    ]
+    pairs = watchlist_pairs(session, settings=settings)
+    return [health for _, health in pairs_health(session, pairs=pairs, policy=get_policy(session))]
 
 
 def train_missing(
@@ -732,10 +745,7 @@ def train_missing(
     from myassistant.ml.fanout import train_many  # fanout builds on this module
 
     policy = get_policy(session)
-    found = [
-        (pair, health_for(session, pair=pair, policy=policy))
-        for pair in watchlist_pairs(session, settings=settings)
-    ]
+    found = pairs_health(session, pairs=watchlist_pairs(session, settings=settings), policy=policy)
     session.commit()
     done: dict[tuple[str, str, str, int], PairTrainOutcome] = {}
 
@@ -748,7 +758,7 @@ def train_missing(
     fetched: dict[tuple[str, str, str, int], int] = {}
     to_train: list[PairKey] = []
     for pair, health in found:
-        if health.status == "ok":
+        if not needs_training(health):
             report(_pair_outcome(pair, health, "skipped", f"ok: {health.reason}"))
             continue
         if fetch:
