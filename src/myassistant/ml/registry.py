@@ -93,7 +93,7 @@ def record_run(
     if status == SUCCEEDED and (saved is None or model_kind is None or threshold is None):
         raise ValueError("a successful run needs its saved model, kind and threshold")
     run = ModelRun(
-        **_pair_columns(pair),
+        **pair.model_dump(),
         status=status,
         error=error,
         source=source,
@@ -117,33 +117,25 @@ def record_run(
     return run
 
 
-def _pair_columns(pair: PairKey) -> dict[str, Any]:
-    return {
-        "exchange": pair.exchange,
-        "symbol": pair.symbol,
-        "timeframe": pair.timeframe,
-        "horizon_steps": pair.horizon_steps,
-    }
-
-
-def _active_filter(pair: PairKey) -> Any:
+def pair_filter(table: type[ActiveModel | ModelRun | ModelPromotion], pair: PairKey) -> Any:
+    """The WHERE clause selecting `pair`'s rows of a model table (one with the four pair columns)."""
     return (
-        (ActiveModel.exchange == pair.exchange)
-        & (ActiveModel.symbol == pair.symbol)
-        & (ActiveModel.timeframe == pair.timeframe)
-        & (ActiveModel.horizon_steps == pair.horizon_steps)
+        (table.exchange == pair.exchange)
+        & (table.symbol == pair.symbol)
+        & (table.timeframe == pair.timeframe)
+        & (table.horizon_steps == pair.horizon_steps)
     )
 
 
 def find_active(session: Session, pair: PairKey) -> ActiveModel | None:
-    return session.scalars(select(ActiveModel).where(_active_filter(pair))).one_or_none()
+    return session.scalars(select(ActiveModel).where(pair_filter(ActiveModel, pair))).one_or_none()
 
 
 def ensure_active(session: Session, pair: PairKey) -> ActiveModel:
     """The pair's active_models row, created (race-free) when missing."""
     session.execute(
         insert_ignoring_conflicts(session, ActiveModel.__table__).values(
-            **_pair_columns(pair), updated_at=clock.now()
+            **pair.model_dump(), updated_at=clock.now()
         )
     )
     row = find_active(session, pair)
@@ -162,7 +154,7 @@ def audit(
     comparison: dict[str, Any] | None = None,
 ) -> ModelPromotion:
     entry = ModelPromotion(
-        **_pair_columns(pair),
+        **pair.model_dump(),
         action=action,
         run_id=run_id,
         previous_run_id=previous_run_id,
@@ -400,10 +392,7 @@ def rollback(session: Session, *, settings: Settings, pair: PairKey) -> ActiveMo
         .where(
             ModelPromotion.action == "promoted",
             ModelPromotion.run_id == active.promoted_run_id,
-            ModelPromotion.exchange == pair.exchange,
-            ModelPromotion.symbol == pair.symbol,
-            ModelPromotion.timeframe == pair.timeframe,
-            ModelPromotion.horizon_steps == pair.horizon_steps,
+            pair_filter(ModelPromotion, pair),
         )
         .order_by(ModelPromotion.id.desc())
         .limit(1)

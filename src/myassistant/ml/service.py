@@ -361,12 +361,7 @@ def active_view(session: Session, *, pair: PairKey) -> ActiveModelRead:
     active = registry.find_active(session, pair)
     newest = session.scalars(
         select(ModelRun)
-        .where(
-            ModelRun.exchange == pair.exchange,
-            ModelRun.symbol == pair.symbol,
-            ModelRun.timeframe == pair.timeframe,
-            ModelRun.horizon_steps == pair.horizon_steps,
-        )
+        .where(registry.pair_filter(ModelRun, pair))
         .order_by(ModelRun.created_at.desc(), ModelRun.id.desc())
         .limit(1)
     ).first()
