@@ -171,6 +171,8 @@ def test_a_failed_training_is_recorded_and_answered_with_its_4xx(api, exchange_p
         {**PAIR, "fetch": "maybe"},
         {**PAIR, "x": 1},
         {"symbol": "ABCDEFGHIJKLMNO/ABCDEFGHIJKLMNO:ABCDEFGHIJ"},  # longer than any symbol column
+        {**PAIR, "timeframe": "7m"},  # well formed, but no exchange has such bars
+        {**PAIR, "timeframe": "1M"},  # months are not a fixed duration
     ],
 )
 def test_bad_train_requests_are_422_and_record_nothing(api, body: dict) -> None:
