@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from myassistant.ml.backtest import run_backtest
-from myassistant.ml.crosscheck import backtesting_py_trades
-from myassistant.ml.features import FEATURE_COLUMNS, build_features
-from myassistant.ml.predictors import XGBoostPredictor
-from myassistant.trading.costs import rates_from_bps
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fixtures.crosscheck import backtesting_py_trades  # noqa: E402
+
+from myassistant.ml.backtest import run_backtest  # noqa: E402
+from myassistant.ml.features import FEATURE_COLUMNS, build_features  # noqa: E402
+from myassistant.ml.predictors import XGBoostPredictor  # noqa: E402
+from myassistant.trading.costs import rates_from_bps  # noqa: E402
 
 START = datetime(2000, 1, 1, tzinfo=UTC)
 HORIZON = 12

@@ -42,6 +42,7 @@ def test_runs_are_listed_newest_first_and_filtered(client: TestClient, runs) -> 
         {"limit": 0},
         {"limit": 5000},
         {"timeframe": "15x"},
+        {"timeframe": "7m"},
         {"horizon_steps": 0},
         {"symbol": "BTCUSDT"},
         {"status": "ok"},

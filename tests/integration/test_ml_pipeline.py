@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -11,11 +12,14 @@ from sklearn.metrics import roc_auc_score
 
 from myassistant.api.app import create_app
 from myassistant.core.locks import held_lock, lock_dir_for, named_lock
+from myassistant.jobs.runner import PROGRESS_PARAM, JobContext
+from myassistant.market.tables import WatchlistEntry
+from myassistant.ml import jobs as ml_jobs
 from myassistant.ml import registry, service
 from myassistant.ml.artifacts import models_dir, sha256_of
 from myassistant.ml.dataset import dataset_from_frames
 from myassistant.ml.features import WARMUP_BARS
-from myassistant.ml.jobs import TRAINING_LOCK
+from myassistant.ml.service import TRAINING_LOCK
 from myassistant.trading.costs import rates_from_bps
 from tests.fixtures.ml import pair_key
 
@@ -167,6 +171,8 @@ def test_a_failed_training_is_recorded_and_answered_with_its_4xx(api, exchange_p
         {**PAIR, "fetch": "maybe"},
         {**PAIR, "x": 1},
         {"symbol": "ABCDEFGHIJKLMNO/ABCDEFGHIJKLMNO:ABCDEFGHIJ"},  # longer than any symbol column
+        {**PAIR, "timeframe": "7m"},  # well formed, but no exchange has such bars
+        {**PAIR, "timeframe": "1M"},  # months are not a fixed duration
     ],
 )
 def test_bad_train_requests_are_422_and_record_nothing(api, body: dict) -> None:
@@ -186,3 +192,25 @@ def test_train_missing_refuses_while_training_runs_elsewhere(api, database, peer
         response = api.post("/model/train_missing")
         assert response.status_code == 409 and "already running" in response.json()["detail"]
     assert api.get("/model/runs").json() == []
+
+
+def test_train_missing_progress_counts_only_the_pairs_it_works_on(api, database, peer_settings) -> None:
+    """A watchlist pair the model tables cannot hold is left out, and so is it from the progress total."""
+    _watch(api, "BTC/USDT")
+    with database.session() as session:  # a legacy row: the API no longer accepts such a symbol
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        session.add(
+            WatchlistEntry(
+                exchange="bybit",
+                symbol="A" * 40 + "/USDT",
+                source="manual",
+                meta={},
+                added_at=at,
+                updated_at=at,
+            )
+        )
+    calls: list[tuple[int, int, str]] = []
+    params = {"fetch": False, PROGRESS_PARAM: lambda *call: calls.append(call)}
+    stats = ml_jobs.train_missing(JobContext(database, peer_settings, "cli", params=params))
+    assert [p["symbol"] for p in stats["pairs"]] == ["BTC/USDT"]
+    assert calls == [(1, 1, "BTC/USDT: failed")]

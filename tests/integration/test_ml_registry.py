@@ -79,6 +79,29 @@ def test_choice_goes_pin_then_pair_then_same_timeframe_fallback(session, setting
         _load(session, settings, horizon_steps=3)
 
 
+def test_resolve_choices_gives_each_pair_what_resolve_choice_gives_it(
+    session, settings, frozen_clock
+) -> None:
+    eth = register_run(session, settings, symbol="ETH/USDT", seed=1)
+    register_run(session, settings, symbol="SOL/USDT", timeframe="1h", seed=2)
+    frozen_clock.advance(minutes=5)
+    register_run(session, settings, seed=3)
+    registry.pin(session, settings=settings, pair=pair_key(symbol="XRP/USDT"), run_id=eth.id)
+    register_run(session, settings, symbol="ETH/USDT", exchange="okx", seed=4, promote=False)
+    pairs = [
+        pair_key(),  # its own promoted run
+        pair_key(symbol="XRP/USDT"),  # pinned
+        pair_key(symbol="DOGE/USDT"),  # fallback 15m h12
+        pair_key(symbol="ETH/USDT", exchange="okx"),  # a run, never promoted: fallback
+        pair_key(symbol="DOGE/USDT", timeframe="1h"),  # fallback 1h h12
+        pair_key(symbol="DOGE/USDT", horizon_steps=3),  # nothing
+    ]
+    expected = {pair.key(): registry.resolve_choice(session, pair) for pair in pairs}
+    assert [c[1] if c else None for c in expected.values()] == ["pair", "pin", *["fallback"] * 3, None]
+    assert registry.resolve_choices(session, pairs) == expected
+    assert registry.resolve_choices(session, []) == {}
+
+
 def test_loaded_models_are_cached_and_reloaded_when_the_choice_changes(
     session, settings, frozen_clock
 ) -> None:

@@ -5,8 +5,8 @@ import pytest
 
 from myassistant.core.errors import InvalidInput
 from myassistant.ml.backtest import run_backtest, select_signal_bars
-from myassistant.ml.crosscheck import backtesting_py_trades
 from myassistant.trading.costs import rates_from_bps
+from tests.fixtures.crosscheck import backtesting_py_trades
 from tests.fixtures.ml import make_prices
 
 FEE, SLIP = 0.001, 0.0005

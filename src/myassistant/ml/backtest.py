@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from myassistant.core.errors import InvalidInput
@@ -66,22 +65,6 @@ class BacktestResult:
     exit_prices: FloatArray
     returns: FloatArray  # net of both fees, over the entry notional
     equity: FloatArray  # per bar at its close, marked at what a sale would fetch; starts at 1.0
-
-    def trades_frame(self, index: pd.Index | None = None) -> pd.DataFrame:
-        """One row per trade, with entry and exit times when `index` (bar open times) is given."""
-        frame = pd.DataFrame(
-            {
-                "entry_bar": self.entry_bars,
-                "exit_bar": self.exit_bars,
-                "entry_price": self.entry_prices,
-                "exit_price": self.exit_prices,
-                "return": self.returns,
-            }
-        )
-        if index is not None:
-            frame.insert(0, "entry_time", index[self.entry_bars])
-            frame.insert(1, "exit_time", index[self.exit_bars])
-        return frame
 
 
 def select_signal_bars(signal: NDArray[np.bool_], horizon_steps: int) -> IntArray:
@@ -149,25 +132,6 @@ def run_backtest(
         exit_prices=exit_prices,
         returns=returns,
         equity=equity,
-    )
-
-
-def backtest_prices(
-    prices: pd.DataFrame,
-    signal: pd.Series | NDArray[np.bool_],
-    *,
-    horizon_steps: int,
-    rates: CostRates[Any],
-    timeframe: str,
-) -> BacktestResult:
-    """`run_backtest` on a prices frame (columns open and close) and a signal aligned with its rows."""
-    return run_backtest(
-        prices["open"].to_numpy(dtype=np.float64),
-        prices["close"].to_numpy(dtype=np.float64),
-        np.asarray(signal, dtype=bool),
-        horizon_steps=horizon_steps,
-        rates=rates,
-        timeframe=timeframe,
     )
 
 

@@ -7,45 +7,22 @@ work under different names, so they also share one cross-process training lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from myassistant.core.config import Settings
-from myassistant.core.db import Database
-from myassistant.core.errors import Conflict
-from myassistant.core.locks import lock_dir_for, named_lock
-from myassistant.jobs.runner import JobContext, counting, parse_params, progress_of
-from myassistant.market import service as market
-from myassistant.ml import datasets, service
+from myassistant.jobs.runner import JobContext, parse_params, progress_of
+from myassistant.ml import dataset_store, service
 from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
-
-TRAINING_LOCK = "ml-training"
-
-
-@contextmanager
-def training_lock(database: Database, settings: Settings) -> Iterator[None]:
-    """Held while train_models or train_missing runs, whichever process started it; 409 when taken."""
-    lock = named_lock(database, TRAINING_LOCK, lock_dir=lock_dir_for(database, settings.artifacts_dir))
-    if not lock.acquire():
-        raise Conflict("model training (train_models / train_missing) is already running; try again later")
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _train_missing(context: JobContext, *, fetch: bool) -> dict[str, Any]:
     progress = progress_of(context)
-    with training_lock(context.database, context.settings), context.database.session() as session:
-        step = counting(progress, len(market.pairs_for_jobs(session, settings=context.settings)))
-        report = service.train_missing(
-            session,
-            settings=context.settings,
-            fetch=fetch,
-            source=context.source,
-            on_pair=lambda outcome: step(f"{outcome.symbol}: {outcome.action}"),
-        )
+    report = service.train_missing_exclusive(
+        context.database,
+        settings=context.settings,
+        fetch=fetch,
+        source=context.source,
+        on_pair=lambda outcome, done, total: progress(done, total, f"{outcome.symbol}: {outcome.action}"),
+    )
     return report.model_dump(mode="json")
 
 
@@ -63,7 +40,7 @@ def build_dataset(context: JobContext) -> dict[str, Any]:
     """Build and store one pair's dataset; params as the body of POST /dataset/build."""
     request = parse_params(DatasetBuildRequest, context.params)
     with context.database.session() as session:
-        built = datasets.build(session, settings=context.settings, request=request)
+        built = dataset_store.build(session, settings=context.settings, request=request)
     return built.model_dump(mode="json")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from myassistant.ml.tables import ActiveModel, ModelPromotion, ModelRun
 ChoiceSource = Literal["pin", "pair", "fallback"]
 SUCCEEDED = "succeeded"
 CACHE_SIZE = 64
+IN_CHUNK = 500  # values per IN (...) list, well under any backend's bound-parameter limit
 Challenge = Callable[[ModelRun], HeadToHead | NotComparable]
 
 
@@ -93,7 +94,7 @@ def record_run(
     if status == SUCCEEDED and (saved is None or model_kind is None or threshold is None):
         raise ValueError("a successful run needs its saved model, kind and threshold")
     run = ModelRun(
-        **_pair_columns(pair),
+        **pair.model_dump(),
         status=status,
         error=error,
         source=source,
@@ -117,33 +118,25 @@ def record_run(
     return run
 
 
-def _pair_columns(pair: PairKey) -> dict[str, Any]:
-    return {
-        "exchange": pair.exchange,
-        "symbol": pair.symbol,
-        "timeframe": pair.timeframe,
-        "horizon_steps": pair.horizon_steps,
-    }
-
-
-def _active_filter(pair: PairKey) -> Any:
+def pair_filter(table: type[ActiveModel | ModelRun | ModelPromotion], pair: PairKey) -> Any:
+    """The WHERE clause selecting `pair`'s rows of a model table (one with the four pair columns)."""
     return (
-        (ActiveModel.exchange == pair.exchange)
-        & (ActiveModel.symbol == pair.symbol)
-        & (ActiveModel.timeframe == pair.timeframe)
-        & (ActiveModel.horizon_steps == pair.horizon_steps)
+        (table.exchange == pair.exchange)
+        & (table.symbol == pair.symbol)
+        & (table.timeframe == pair.timeframe)
+        & (table.horizon_steps == pair.horizon_steps)
     )
 
 
 def find_active(session: Session, pair: PairKey) -> ActiveModel | None:
-    return session.scalars(select(ActiveModel).where(_active_filter(pair))).one_or_none()
+    return session.scalars(select(ActiveModel).where(pair_filter(ActiveModel, pair))).one_or_none()
 
 
 def ensure_active(session: Session, pair: PairKey) -> ActiveModel:
     """The pair's active_models row, created (race-free) when missing."""
     session.execute(
         insert_ignoring_conflicts(session, ActiveModel.__table__).values(
-            **_pair_columns(pair), updated_at=clock.now()
+            **pair.model_dump(), updated_at=clock.now()
         )
     )
     row = find_active(session, pair)
@@ -162,7 +155,7 @@ def audit(
     comparison: dict[str, Any] | None = None,
 ) -> ModelPromotion:
     entry = ModelPromotion(
-        **_pair_columns(pair),
+        **pair.model_dump(),
         action=action,
         run_id=run_id,
         previous_run_id=previous_run_id,
@@ -215,21 +208,77 @@ def consider_promotion(
     )
 
 
-def resolve_choice(session: Session, pair: PairKey) -> tuple[ModelRun, ChoiceSource] | None:
+Choice = tuple[ModelRun, ChoiceSource]
+PairTuple = tuple[str, str, str, int]  # PairKey.key()
+
+
+def resolve_choice(session: Session, pair: PairKey) -> Choice | None:
     """Manual pin → the pair's promoted run → the newest promoted run for the same timeframe and horizon."""
     active = find_active(session, pair)
     if active is not None and active.pinned_run_id is not None:
         return _run(session, active.pinned_run_id), "pin"
     if active is not None and active.promoted_run_id is not None:
         return _run(session, active.promoted_run_id), "pair"
-    fallback = session.scalars(
+    fallback = _fallback(session, pair.timeframe, pair.horizon_steps)
+    return (fallback, "fallback") if fallback is not None else None
+
+
+def resolve_choices(session: Session, pairs: Sequence[PairKey]) -> dict[PairTuple, Choice | None]:
+    """`resolve_choice` of each pair, by `pair.key()`, in a few queries whatever the number of pairs:
+    their active rows, their runs, and one fallback per distinct timeframe and horizon."""
+    own: dict[PairTuple, tuple[int, ChoiceSource]] = {}
+    for key, row in _active_rows(session, pairs).items():
+        if row.pinned_run_id is not None:
+            own[key] = (row.pinned_run_id, "pin")
+        elif row.promoted_run_id is not None:
+            own[key] = (row.promoted_run_id, "pair")
+    runs = _runs_by_id(session, sorted({run_id for run_id, _ in own.values()}))
+    shapes = sorted({(pair.timeframe, pair.horizon_steps) for pair in pairs if pair.key() not in own})
+    fallbacks = {shape: _fallback(session, *shape) for shape in shapes}
+    choices: dict[PairTuple, Choice | None] = {}
+    for pair in pairs:
+        if pair.key() in own:
+            run_id, source = own[pair.key()]
+            if run_id not in runs:
+                raise NotFound(f"model run {run_id} not found")
+            choices[pair.key()] = (runs[run_id], source)
+        else:
+            fallback = fallbacks[(pair.timeframe, pair.horizon_steps)]
+            choices[pair.key()] = (fallback, "fallback") if fallback is not None else None
+    return choices
+
+
+def _active_rows(session: Session, pairs: Sequence[PairKey]) -> dict[PairTuple, ActiveModel]:
+    """The active_models rows of `pairs`, by pair key (rows selected by symbol, then matched on all four)."""
+    wanted = {pair.key() for pair in pairs}
+    symbols = sorted({pair.symbol for pair in pairs})
+    rows: dict[PairTuple, ActiveModel] = {}
+    for start in range(0, len(symbols), IN_CHUNK):
+        query = select(ActiveModel).where(ActiveModel.symbol.in_(symbols[start : start + IN_CHUNK]))
+        for row in session.scalars(query):
+            key = (row.exchange, row.symbol, row.timeframe, row.horizon_steps)
+            if key in wanted:
+                rows[key] = row
+    return rows
+
+
+def _runs_by_id(session: Session, ids: Sequence[int]) -> dict[int, ModelRun]:
+    runs: dict[int, ModelRun] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        query = select(ModelRun).where(ModelRun.id.in_(ids[start : start + IN_CHUNK]))
+        runs.update((run.id, run) for run in session.scalars(query))
+    return runs
+
+
+def _fallback(session: Session, timeframe: str, horizon_steps: int) -> ModelRun | None:
+    """The newest promoted run of any pair for this timeframe and horizon."""
+    return session.scalars(
         select(ModelRun)
         .join(ActiveModel, ActiveModel.promoted_run_id == ModelRun.id)
-        .where(ModelRun.timeframe == pair.timeframe, ModelRun.horizon_steps == pair.horizon_steps)
+        .where(ModelRun.timeframe == timeframe, ModelRun.horizon_steps == horizon_steps)
         .order_by(ModelRun.created_at.desc(), ModelRun.id.desc())
         .limit(1)
     ).first()
-    return (fallback, "fallback") if fallback is not None else None
 
 
 def _run(session: Session, run_id: int) -> ModelRun:
@@ -400,10 +449,7 @@ def rollback(session: Session, *, settings: Settings, pair: PairKey) -> ActiveMo
         .where(
             ModelPromotion.action == "promoted",
             ModelPromotion.run_id == active.promoted_run_id,
-            ModelPromotion.exchange == pair.exchange,
-            ModelPromotion.symbol == pair.symbol,
-            ModelPromotion.timeframe == pair.timeframe,
-            ModelPromotion.horizon_steps == pair.horizon_steps,
+            pair_filter(ModelPromotion, pair),
         )
         .order_by(ModelPromotion.id.desc())
         .limit(1)

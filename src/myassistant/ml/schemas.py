@@ -82,6 +82,18 @@ class PairKey(_NormalisedPair):
             ) from exc
 
 
+def pair_with_defaults(
+    settings: Settings, *, exchange: str | None, symbol: str, timeframe: str | None, horizon_steps: int | None
+) -> PairKey:
+    """The full pair, each field not given taken from the settings' defaults; InvalidInput (422) if bad."""
+    return PairKey.of(
+        exchange=exchange or settings.default_exchange,
+        symbol=symbol,
+        timeframe=timeframe or settings.default_timeframe,
+        horizon_steps=horizon_steps or settings.default_horizon_steps,
+    )
+
+
 class PairRead(BaseModel):
     """The pair fields of every Model response."""
 
@@ -219,11 +231,12 @@ class PairRequest(_NormalisedPair):
 
     def pair(self, settings: Settings) -> PairKey:
         """The full pair, defaults filled in from the settings."""
-        return PairKey.of(
-            exchange=self.exchange or settings.default_exchange,
+        return pair_with_defaults(
+            settings,
+            exchange=self.exchange,
             symbol=self.symbol,
-            timeframe=self.timeframe or settings.default_timeframe,
-            horizon_steps=self.horizon_steps or settings.default_horizon_steps,
+            timeframe=self.timeframe,
+            horizon_steps=self.horizon_steps,
         )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -22,7 +23,8 @@ from sqlalchemy.orm import Session
 from myassistant.core import clock, configdocs
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
-from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
+from myassistant.core.errors import Conflict, DomainError, InvalidInput, PreconditionFailed
+from myassistant.core.locks import lock_dir_for, named_lock
 from myassistant.market import logic as market_logic
 from myassistant.market import service as market
 from myassistant.ml import registry
@@ -59,6 +61,9 @@ from myassistant.trading.costs import DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS, rat
 
 logger = logging.getLogger("myassistant.ml")
 NEWS_LOOKBACK = timedelta(hours=max(NEWS_WINDOWS_H))
+TRAINING_LOCK = "ml-training"  # one cross-process lock for train_models and train_missing
+# Called after each pair of train_missing: its outcome, how many pairs are done, and how many in all.
+PairProgress = Callable[[PairTrainOutcome, int, int], None]
 
 
 class TrainingCrashed(DomainError):
@@ -356,12 +361,7 @@ def active_view(session: Session, *, pair: PairKey) -> ActiveModelRead:
     active = registry.find_active(session, pair)
     newest = session.scalars(
         select(ModelRun)
-        .where(
-            ModelRun.exchange == pair.exchange,
-            ModelRun.symbol == pair.symbol,
-            ModelRun.timeframe == pair.timeframe,
-            ModelRun.horizon_steps == pair.horizon_steps,
-        )
+        .where(registry.pair_filter(ModelRun, pair))
         .order_by(ModelRun.created_at.desc(), ModelRun.id.desc())
         .limit(1)
     ).first()
@@ -403,7 +403,10 @@ def get_policy(session: Session) -> ModelPolicy:
 
 def health_for(session: Session, *, pair: PairKey, policy: ModelPolicy) -> ModelHealthRead:
     """A pair's model health; a fallback from another pair counts as missing (the pair needs its own)."""
-    choice = registry.resolve_choice(session, pair)
+    return _health_of(pair, registry.resolve_choice(session, pair), policy)
+
+
+def _health_of(pair: PairKey, choice: registry.Choice | None, policy: ModelPolicy) -> ModelHealthRead:
     own = choice if choice is not None and choice[1] != "fallback" else None
     health = health_status(registry.summary(own[0]) if own else None, policy, clock.now())
     reason = health.reason
@@ -420,12 +423,28 @@ def health_for(session: Session, *, pair: PairKey, policy: ModelPolicy) -> Model
     )
 
 
+def pairs_health(
+    session: Session, *, pairs: Sequence[PairKey], policy: ModelPolicy
+) -> list[tuple[PairKey, ModelHealthRead]]:
+    """Every pair with its model health, in the order given (`health_for` of each, in a few queries)."""
+    choices = registry.resolve_choices(session, pairs)
+    return [(pair, _health_of(pair, choices[pair.key()], policy)) for pair in pairs]
+
+
+def needs_training(health: ModelHealthRead) -> bool:
+    """What train_missing trains: a pair whose model is missing, stale or weak."""
+    return health.status != "ok"
+
+
 def pairs_needing_training(
     session: Session, *, pairs: Sequence[PairKey], policy: ModelPolicy
 ) -> list[tuple[PairKey, ModelHealthRead]]:
     """The pairs whose health is not ok, with their health (what train_missing trains)."""
-    found = [(pair, health_for(session, pair=pair, policy=policy)) for pair in pairs]
-    return [(pair, health) for pair, health in found if health.status != "ok"]
+    return [
+        (pair, health)
+        for pair, health in pairs_health(session, pairs=pairs, policy=policy)
+        if needs_training(health)
+    ]
 
 
 # --- frames from the database ---------------------------------------------------------------------
@@ -703,10 +722,8 @@ def watchlist_pairs(session: Session, *, settings: Settings) -> list[PairKey]:
 
 def health_report(session: Session, *, settings: Settings) -> list[ModelHealthRead]:
     """Model health of every watchlist pair under the current policy."""
-    policy = get_policy(session)
-    return [
-        health_for(session, pair=pair, policy=policy) for pair in watchlist_pairs(session, settings=settings)
-    ]
+    pairs = watchlist_pairs(session, settings=settings)
+    return [health for _, health in pairs_health(session, pairs=pairs, policy=get_policy(session))]
 
 
 def train_missing(
@@ -717,7 +734,7 @@ def train_missing(
     source: str = "api",
     n_jobs: int = 2,
     config: TrainConfig | None = None,
-    on_pair: Callable[[PairTrainOutcome], None] | None = None,
+    on_pair: PairProgress | None = None,
 ) -> TrainMissingReport:
     """Train exactly the watchlist pairs whose model is not ok under the policy; report every pair.
 
@@ -727,23 +744,20 @@ def train_missing(
     from myassistant.ml.fanout import train_many  # fanout builds on this module
 
     policy = get_policy(session)
-    found = [
-        (pair, health_for(session, pair=pair, policy=policy))
-        for pair in watchlist_pairs(session, settings=settings)
-    ]
+    found = pairs_health(session, pairs=watchlist_pairs(session, settings=settings), policy=policy)
     session.commit()
     done: dict[tuple[str, str, str, int], PairTrainOutcome] = {}
 
     def report(outcome: PairTrainOutcome) -> None:
         done[(outcome.exchange, outcome.symbol, outcome.timeframe, outcome.horizon_steps)] = outcome
         if on_pair is not None:
-            on_pair(outcome)
+            on_pair(outcome, len(done), len(found))
 
     health_of = {pair.key(): health for pair, health in found}
     fetched: dict[tuple[str, str, str, int], int] = {}
     to_train: list[PairKey] = []
     for pair, health in found:
-        if health.status == "ok":
+        if not needs_training(health):
             report(_pair_outcome(pair, health, "skipped", f"ok: {health.reason}"))
             continue
         if fetch:
@@ -777,6 +791,34 @@ def train_missing(
         failed=sum(o.action == "failed" for o in ordered),
         pairs=ordered,
     )
+
+
+@contextmanager
+def _training_lock(database: Database, settings: Settings) -> Iterator[None]:
+    """Held while train_models or train_missing runs, whichever process started it; 409 when taken."""
+    lock = named_lock(database, TRAINING_LOCK, lock_dir=lock_dir_for(database, settings.artifacts_dir))
+    if not lock.acquire():
+        raise Conflict("model training (train_models / train_missing) is already running; try again later")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def train_missing_exclusive(
+    database: Database,
+    *,
+    settings: Settings,
+    fetch: bool = True,
+    source: str = "api",
+    on_pair: PairProgress | None = None,
+) -> TrainMissingReport:
+    """`train_missing` in its own session under the training lock (Conflict, 409, when it is taken).
+
+    The one entry point for POST /model/train_missing and the train_models / train_missing jobs.
+    """
+    with _training_lock(database, settings), database.session() as session:
+        return train_missing(session, settings=settings, fetch=fetch, source=source, on_pair=on_pair)
 
 
 def _pair_outcome(

@@ -1,24 +1,25 @@
-"""Exchange timeframes ("15m", "1h", "1d", ...) as fixed durations."""
+"""Exchange timeframes ("15m", "1h", "1d", ...) as fixed durations: the product's table in market.logic."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from myassistant.core.errors import InvalidInput
+from myassistant.market.logic import TIMEFRAME_MS, VALID_TIMEFRAMES
 
-TIMEFRAME_PATTERN = r"^[1-9][0-9]{0,3}[mhdw]$"
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+# Only the timeframes the market store can hold: a model for any other would never get prices.
+TIMEFRAME_PATTERN = "^(" + "|".join(VALID_TIMEFRAMES) + ")$"
 YEAR_SECONDS = 365.25 * 86_400
 
 
 def timeframe_seconds(timeframe: str) -> int:
-    """Length of one bar in seconds; months and seconds-bars are refused (not fixed or not supported)."""
-    if not re.fullmatch(TIMEFRAME_PATTERN, timeframe or ""):
+    """Length of one bar in seconds; InvalidInput for a timeframe outside the product's table."""
+    try:
+        return TIMEFRAME_MS[timeframe] // 1000
+    except (KeyError, TypeError):
         raise InvalidInput(
-            f"unsupported timeframe {timeframe!r}: use a number and m, h, d or w (e.g. 15m, 1h)"
-        )
-    return int(timeframe[:-1]) * _UNIT_SECONDS[timeframe[-1]]
+            f"unsupported timeframe {timeframe!r}; valid: {', '.join(VALID_TIMEFRAMES)}"
+        ) from None
 
 
 def timeframe_delta(timeframe: str) -> timedelta:

@@ -89,17 +89,21 @@ class Score:
     total_return: float
 
 
+def exit_window(dataset: Dataset, rows: IntArray) -> slice:
+    """Bars from the first of `rows` through the last one's exit bar (row + 1 + horizon), within the data."""
+    return slice(int(rows[0]), min(int(rows[-1]) + dataset.horizon_steps + 2, len(dataset.prices)))
+
+
 def holdout_of(dataset: Dataset, split: Split, rates: CostRates[Any]) -> Holdout:
     """The test part of `split`, cut out of `dataset` with the bars after it that exits need."""
-    start = int(split.test[0])
-    stop = min(int(split.test[-1]) + dataset.horizon_steps + 2, len(dataset.prices))
+    window = exit_window(dataset, split.test)
     part = replace(
         dataset,
-        features=dataset.features.iloc[start:stop],
-        labels=dataset.labels.iloc[start:stop],
-        prices=dataset.prices.iloc[start:stop],
+        features=dataset.features.iloc[window],
+        labels=dataset.labels.iloc[window],
+        prices=dataset.prices.iloc[window],
     )
-    return Holdout(part, split.test - start, rates)
+    return Holdout(part, split.test - window.start, rates)
 
 
 def rows_from(holdout: Holdout, start: pd.Timestamp) -> IntArray:
@@ -249,7 +253,7 @@ def _auc(labels: FloatArray, probs: FloatArray) -> float | None:
 
 def _part_prices(dataset: Dataset, rows: IntArray) -> tuple[FloatArray, FloatArray, slice]:
     """Open and close from a part's first row through the exit bar of its last row."""
-    window = slice(int(rows[0]), min(int(rows[-1]) + dataset.horizon_steps + 2, len(dataset.prices)))
+    window = exit_window(dataset, rows)
     prices = dataset.prices.iloc[window]
     return prices["open"].to_numpy(), prices["close"].to_numpy(), window
 

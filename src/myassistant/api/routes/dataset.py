@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from myassistant.api.deps import SessionDep, SettingsDep
-from myassistant.ml import datasets
+from myassistant.ml import dataset_store
 from myassistant.ml.schemas import (
     EXCHANGE_QUERY,
     MAX_HORIZON_STEPS,
@@ -27,7 +27,7 @@ router = APIRouter(tags=["Dataset"])
 )
 def build_dataset(body: DatasetBuildRequest, session: SessionDep, settings: SettingsDep) -> DatasetRead:
     """Build the dataset (features, news aggregates, label) and store it as a parquet artifact."""
-    return datasets.build(session, settings=settings, request=body)
+    return dataset_store.build(session, settings=settings, request=body)
 
 
 @router.get("/datasets", response_model=list[DatasetRead])
@@ -41,7 +41,7 @@ def list_datasets(
     limit: int = Query(50, ge=1, le=1000),
 ) -> list[DatasetRead]:
     """Stored datasets, newest first."""
-    return datasets.list_datasets(
+    return dataset_store.list_datasets(
         session,
         settings=settings,
         exchange=exchange_filter(exchange),

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from myassistant.api.configdoc_routes import add_config_doc_routes
 from myassistant.api.deps import DatabaseDep, SessionDep, SettingsDep
 from myassistant.ml import service
-from myassistant.ml.jobs import training_lock
 from myassistant.ml.policy import MODEL_POLICY
 from myassistant.ml.schemas import (
     EXCHANGE_QUERY,
@@ -21,13 +20,13 @@ from myassistant.ml.schemas import (
     ActiveModelUpdate,
     ModelHealthRead,
     ModelRunRead,
-    PairKey,
     PromotionRead,
     TrainMissingReport,
     TrainMissingRequest,
     TrainRequest,
     TrainResponse,
     exchange_filter,
+    pair_with_defaults,
     symbol_filter,
 )
 from myassistant.ml.timeframes import TIMEFRAME_PATTERN
@@ -69,11 +68,8 @@ def get_active(
     ),
 ) -> ActiveModelRead:
     """The pair's pin, promoted and newest runs, and which one signals would use now."""
-    pair = PairKey.of(
-        exchange=exchange or settings.default_exchange,
-        symbol=symbol,
-        timeframe=timeframe or settings.default_timeframe,
-        horizon_steps=horizon_steps or settings.default_horizon_steps,
+    pair = pair_with_defaults(
+        settings, exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps
     )
     return service.active_view(session, pair=pair)
 
@@ -144,11 +140,10 @@ def health(session: SessionDep, settings: SettingsDep) -> list[ModelHealthRead]:
     responses={409: {"description": "training (train_models / train_missing) is already running"}},
 )
 def train_missing(
-    session: SessionDep, database: DatabaseDep, settings: SettingsDep, body: TrainMissingRequest | None = None
+    database: DatabaseDep, settings: SettingsDep, body: TrainMissingRequest | None = None
 ) -> TrainMissingReport:
     """Train exactly the watchlist pairs whose model is missing, stale or weak; report every pair."""
-    with training_lock(database, settings):
-        return service.train_missing(session, settings=settings, fetch=body.fetch if body else True)
+    return service.train_missing_exclusive(database, settings=settings, fetch=body.fetch if body else True)
 
 
 add_config_doc_routes(router, "/model/policy", MODEL_POLICY, label="model policy")

@@ -61,7 +61,7 @@ def build(session: Session, *, settings: Settings, request: DatasetBuildRequest)
         "news_since": frames.news_since.isoformat() if frames.news_since else None,
         "news_articles": 0 if frames.news is None else len(frames.news),
     }
-    return _store(session, settings=settings, pair=pair, dataset=dataset, params=params)
+    return _store(session, settings=settings, pair=pair, dataset=dataset, summary=summary, params=params)
 
 
 def _parquet_bytes(dataset: Dataset) -> bytes:
@@ -71,9 +71,14 @@ def _parquet_bytes(dataset: Dataset) -> bytes:
 
 
 def _store(
-    session: Session, *, settings: Settings, pair: PairKey, dataset: Dataset, params: dict[str, Any]
+    session: Session,
+    *,
+    settings: Settings,
+    pair: PairKey,
+    dataset: Dataset,
+    summary: dict[str, Any],
+    params: dict[str, Any],
 ) -> DatasetRead:
-    summary = dataset.summary()
     raw = _parquet_bytes(dataset)
     created_at = clock.now()
     directory = datasets_dir(settings.artifacts_dir)
