@@ -26,12 +26,13 @@ from myassistant.core.db import Database, insert_ignoring_conflicts
 from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
 from myassistant.market import logic as market_logic
 from myassistant.market import service as market
-from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS, coin_tag
+from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS
 from myassistant.ml.predictors import top_contributions
 from myassistant.ml.registry import LoadedModel, load_model_for
 from myassistant.ml.schemas import PairKey
 from myassistant.ml.service import ensure_history, live_feature_row
 from myassistant.news import service as news
+from myassistant.news.lexicon import coin_tag_for_symbol
 from myassistant.notify import service as notify
 from myassistant.signals import logic, policy, risk
 from myassistant.signals.schemas import ScanResult, SignalEventRead, SignalOutcome
@@ -306,7 +307,7 @@ def _note(
 ) -> dict[str, Any]:
     close_time = bar_dt + timedelta(milliseconds=market_logic.timeframe_ms(pair.timeframe))
     headlines = news.latest_headlines(
-        session, tag=coin_tag(pair.symbol), limit=HEADLINES_IN_NOTE, before=close_time
+        session, tag=coin_tag_for_symbol(pair.symbol), limit=HEADLINES_IN_NOTE, before=close_time
     )
     return {
         "risk": {
