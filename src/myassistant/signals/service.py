@@ -427,6 +427,27 @@ def fill_forward_returns(session: Session, *, limit: int = 10_000) -> int:
     return filled
 
 
+def run_cycle(
+    database: Database, *, settings: Settings, source: str = "scheduler", trade: bool = True
+) -> dict[str, Any]:
+    """The decision cycle: retry failed notifications; every watchlist pair: refresh prices, signal,
+    trade BUYs; then exits and forward returns. Returns the counts for the job's stats."""
+    # Before the scan, so a notification that fails in this run is not sent again minutes later.
+    retried = notify.retry_failed_notifications(database, settings=settings)
+    with database.session() as session:
+        pairs = watchlist_pairs(session, settings=settings)
+        market.fetch_many(session, settings=settings)  # concurrent refresh; failures show up per pair below
+    results = scan(database, settings=settings, pairs=pairs, source=source, trade=trade)
+    with database.session() as session:
+        exits = broker.apply_exits(session, latest_price=latest_quotes)
+        filled = fill_forward_returns(session)
+    return summarise(results) | {
+        "exits": len(exits),
+        "forward_returns_filled": filled,
+        "notifications_retried": retried,
+    }
+
+
 def scan(
     database: Database,
     *,

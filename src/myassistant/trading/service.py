@@ -158,9 +158,7 @@ def close_at_market(session: Session, *, exchange: str, symbol: str, latest_pric
     )
 
 
-def apply_exits(
-    session: Session, *, latest_price: PriceLookup, timeframe_seconds: Callable[[str], int]
-) -> list[OrderRead]:
+def apply_exits(session: Session, *, latest_price: PriceLookup) -> list[OrderRead]:
     """Close every position an optional exit (stop-loss, take-profit, horizon) says to close."""
     settings = broker_settings(session)
     if not (settings.exit_after_horizon or settings.take_profit_pct or settings.stop_loss_pct):
@@ -174,7 +172,7 @@ def apply_exits(
         if quote is None:
             continue
         holding = Holding(qty=position.qty, avg_price=position.avg_price, cost_basis=position.cost_basis)
-        bars = logic.bars_between(position.opened_bar_dt, quote.bar_dt, timeframe_seconds(position.timeframe))
+        bars = logic.bars_between(position.opened_bar_dt, quote.bar_dt, position.timeframe)
         check = logic.exit_reason(
             holding=holding,
             price=quote.price,
