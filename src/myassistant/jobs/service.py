@@ -25,15 +25,13 @@ class SchedulerView(Protocol):
     def next_runs(self) -> dict[str, str | None]: ...
 
 
-def last_runs(session: Session, jobs: Sequence[str]) -> dict[str, JobRun]:
-    """The most recent run of each named job."""
-    latest = (
-        select(JobRun.job, func.max(JobRun.id).label("id"))
-        .where(JobRun.job.in_(jobs))
-        .group_by(JobRun.job)
-        .subquery()
-    )
-    rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id)).all()
+def last_runs(session: Session, jobs: Sequence[str] | None = None) -> dict[str, JobRun]:
+    """The most recent run of each named job (`None`: of every job that ever ran)."""
+    latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job)
+    if jobs is not None:
+        latest = latest.where(JobRun.job.in_(jobs))
+    subquery = latest.subquery()
+    rows = session.scalars(select(JobRun).join(subquery, JobRun.id == subquery.c.id)).all()
     return {row.job: row for row in rows}
 
 
