@@ -87,6 +87,14 @@ def test_close_sells_the_position_and_a_second_close_is_404(api, buy_model) -> N
     assert [o["side"] for o in api.get("/trade/orders").json()] == ["sell", "buy"]
 
 
+def test_close_accepts_any_case_and_refuses_a_malformed_pair(api, buy_model) -> None:
+    api.post("/signal/latest", json={"symbol": "BTC/USDT", "trade": True})
+    assert api.post("/trade/paper/close", json={"exchange": "bybit", "symbol": "BTCUSDT"}).status_code == 422
+    order = api.post("/trade/paper/close", json={"exchange": " ByBit", "symbol": "btc/usdt "})
+    assert order.status_code == 200
+    assert (order.json()["exchange"], order.json()["symbol"]) == ("bybit", "BTC/USDT")
+
+
 def test_reset_requires_confirm(api, buy_model) -> None:
     api.post("/signal/latest", json={"symbol": "BTC/USDT", "trade": True})
     refused = api.post("/trade/paper/reset", json={})

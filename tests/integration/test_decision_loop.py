@@ -10,6 +10,7 @@ import pytest
 from myassistant.core import configdocs
 from myassistant.core.errors import PreconditionFailed
 from myassistant.market import service as market
+from myassistant.market.schemas import WatchlistEntryIn
 from myassistant.ml.features import WARMUP_BARS
 from myassistant.signals import service
 from myassistant.signals.policy import RISK_POLICY
@@ -17,6 +18,7 @@ from myassistant.signals.risk import RiskPolicy
 from myassistant.signals.tables import SignalEvent
 from myassistant.trading import service as broker
 from tests.fixtures.decision import LAST_CLOSED, constant_model
+from tests.fixtures.exchange_peer import TEST_CLIENT_OPTIONS
 
 OPEN_POLICY = RiskPolicy(
     max_vol_norm=None, cooldown_minutes=0, max_open_positions=None, max_position_pct=None
@@ -209,3 +211,28 @@ def test_a_short_stored_history_is_extended_to_the_features_warm_up(
     assert len(stored) >= WARMUP_BARS
     assert event.note["features_warmed_up"] is True
     assert event.note["features"]["vol_norm"] is not None
+
+
+def test_the_cycle_asks_a_down_exchange_once_per_pair_and_reports_why(
+    database, peer_settings, mid_bar_clock, exchange_peer
+) -> None:
+    with database.session() as session:
+        constant_model(session, peer_settings, prob=0.8)
+        market.fetch_prices(
+            session, settings=peer_settings, exchange="bybit", symbol="BTC/USDT", timeframe="15m", limit=2000
+        )
+        market.add_to_watchlist(
+            session,
+            settings=peer_settings,
+            entries=[WatchlistEntryIn(symbol="BTC/USDT"), WatchlistEntryIn(symbol="ETH/USDT")],
+        )
+    mid_bar_clock.advance(minutes=15)
+    exchange_peer.reset()
+    exchange_peer.inject("server_error", path="/kline", times=None, status=503)
+    stats = service.run_cycle(database, settings=peer_settings)
+    attempts = TEST_CLIENT_OPTIONS.retry.attempts
+    assert exchange_peer.count("/kline") == 2 * attempts  # one retry sequence per pair, not two
+    assert list(stats["errors"]) == ["bybit BTC/USDT 15m", "bybit ETH/USDT 15m"]
+    errors = stats["errors"]
+    assert "a signal on old data would mislead; refreshing failed" in errors["bybit BTC/USDT 15m"]
+    assert "no prices stored for bybit ETH/USDT 15m; refreshing failed" in errors["bybit ETH/USDT 15m"]

@@ -141,7 +141,7 @@ def test_exits_close_what_the_settings_say(session) -> None:
     def lookup(_session, keys):
         return {key: quotes[key[1]] for key in keys}
 
-    closed = service.apply_exits(session, latest_price=lookup, timeframe_seconds=lambda _tf: 900)
+    closed = service.apply_exits(session, latest_price=lookup)
     assert {(o.symbol, o.reason) for o in closed} == {("BTC/USDT", "stop_loss"), ("ETH/USDT", "exit_horizon")}
     assert [p.symbol for p in service.positions(session, latest_price=lookup)] == ["SOL/USDT"]
 

@@ -15,9 +15,9 @@ from myassistant.ml.features import (
     PRICE_FEATURES,
     WARMUP_BARS,
     build_features,
-    coin_tag,
 )
 from myassistant.ml.labels import make_labels
+from myassistant.news.lexicon import coin_tag_for_symbol as coin_tag
 from myassistant.trading.costs import rates_from_bps
 from tests.fixtures.ml import make_news, make_prices
 
@@ -137,6 +137,15 @@ def test_no_news_at_all_means_nan_news_features() -> None:
     for news in (None, empty):
         features = build_features(_hourly(), news, symbol="BTC/USDT", timeframe="1h")
         assert features[list(NEWS_FEATURES)].isna().all().all()
+
+
+def test_a_renamed_base_counts_the_articles_tagged_with_its_new_ticker() -> None:
+    polygon = _articles(
+        [("2025-01-01 00:30", 0.5, False, ["BTC"]), ("2025-01-01 09:00", 0.4, False, ["POL"])]
+    )
+    features = build_features(_hourly(), polygon, symbol="MATIC/USDT", timeframe="1h")
+    bar = features.loc[_ts("2025-01-01 10:00")]
+    assert bar["news_coin_count_6h"] == 1 and bar["news_coin_sent_6h"] == pytest.approx(0.4)
 
 
 def test_coin_tag_is_the_pair_base() -> None:

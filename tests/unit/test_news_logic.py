@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from myassistant.news import logic
+from myassistant.news import lexicon, logic
 from myassistant.peers import news as news_peer
 
 # ---------------------------------------------------------------- URLs
@@ -257,9 +257,9 @@ def test_tags_have_no_false_hits(text: str) -> None:
 def test_tag_case_convention_and_symbol_mapping() -> None:
     assert logic.normalize_tag("btc") == "BTC"
     assert logic.normalize_tag(" ETF ") == "etf"
-    assert logic.coin_tag_for_symbol("BTC/USDT") == "BTC"
-    assert logic.coin_tag_for_symbol("eth/usdt:USDT") == "ETH"
-    assert logic.coin_tag_for_symbol("MATIC/USDT") == "POL"
+    assert lexicon.coin_tag_for_symbol("BTC/USDT") == "BTC"
+    assert lexicon.coin_tag_for_symbol("eth/usdt:USDT") == "ETH"
+    assert lexicon.coin_tag_for_symbol("MATIC/USDT") == "POL"
 
 
 # ---------------------------------------------------------------- sentiment and language

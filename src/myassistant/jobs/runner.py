@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from myassistant.core.errors import (
     field_errors,
 )
 from myassistant.core.locks import NamedLock, lock_dir_for, named_lock
+from myassistant.jobs.schemas import JobOutcomeRead
 from myassistant.jobs.tables import JobRun
 
 logger = logging.getLogger("myassistant.jobs")
@@ -88,16 +88,8 @@ def _no_progress(_done: int, _total: int, _label: str) -> None:
     return None
 
 
-@dataclass(frozen=True)
-class JobOutcome:
-    run_id: int
-    job: str
-    status: str
-    started_at: datetime
-    finished_at: datetime
-    duration_s: float
-    error: str | None
-    stats: dict[str, Any]
+# What a run returns is what the API shows: one declaration of its fields.
+JobOutcome = JobOutcomeRead
 
 
 class JobLocks:
@@ -116,11 +108,17 @@ class JobLocks:
             return self._locks[job]
 
 
-def run_job(name: str, func: JobFunc, context: JobContext, locks: JobLocks) -> JobOutcome:
-    """Run `func` unless the same job is already running anywhere (then 409 Conflict)."""
+def acquire_job_lock(name: str, locks: JobLocks) -> NamedLock:
+    """The job's lock, now held by the caller; 409 Conflict when the job is already running anywhere."""
     lock = locks.for_job(name)
     if not lock.acquire():
         raise Conflict(f"job {name!r} is already running; try again when it has finished")
+    return lock
+
+
+def run_job(name: str, func: JobFunc, context: JobContext, locks: JobLocks) -> JobOutcome:
+    """Run `func` unless the same job is already running anywhere (then 409 Conflict)."""
+    lock = acquire_job_lock(name, locks)
     try:
         return run_locked(name, func, context)
     finally:

@@ -11,9 +11,15 @@ from sqlalchemy.orm import Session
 
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
-from myassistant.core.errors import Conflict
 from myassistant.jobs.registry import JobDefinition, JobTable
-from myassistant.jobs.runner import JobContext, JobLocks, JobOutcome, run_job, run_locked
+from myassistant.jobs.runner import (
+    JobContext,
+    JobLocks,
+    JobOutcome,
+    acquire_job_lock,
+    run_job,
+    run_locked,
+)
 from myassistant.jobs.schemas import AutomationStatus, JobRunRead, JobStatus
 from myassistant.jobs.tables import JobRun
 
@@ -25,15 +31,13 @@ class SchedulerView(Protocol):
     def next_runs(self) -> dict[str, str | None]: ...
 
 
-def last_runs(session: Session, jobs: Sequence[str]) -> dict[str, JobRun]:
-    """The most recent run of each named job."""
-    latest = (
-        select(JobRun.job, func.max(JobRun.id).label("id"))
-        .where(JobRun.job.in_(jobs))
-        .group_by(JobRun.job)
-        .subquery()
-    )
-    rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id)).all()
+def last_runs(session: Session, jobs: Sequence[str] | None = None) -> dict[str, JobRun]:
+    """The most recent run of each named job (`None`: of every job that ever ran)."""
+    latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job)
+    if jobs is not None:
+        latest = latest.where(JobRun.job.in_(jobs))
+    subquery = latest.subquery()
+    rows = session.scalars(select(JobRun).join(subquery, JobRun.id == subquery.c.id)).all()
     return {row.job: row for row in rows}
 
 
@@ -79,9 +83,7 @@ def run_now(
     params: dict[str, Any] | None = None,
 ) -> JobOutcome:
     """Run a job in this thread; 409 if it is already running, 422 if unknown or its params are invalid."""
-    definition = jobs.get(name)
-    definition.check_params(params or {})
-    context = JobContext(database=database, settings=settings, source=source, params=params or {})
+    definition, context = _prepare(database, settings, jobs, name, source, params)
     return run_job(definition.name, definition.func, context, locks)
 
 
@@ -96,12 +98,8 @@ def start_in_background(
     params: dict[str, Any] | None = None,
 ) -> None:
     """Start a job in a thread; refuses at once if it is running (409) or its params are invalid (422)."""
-    definition = jobs.get(name)
-    definition.check_params(params or {})
-    lock = locks.for_job(definition.name)
-    if not lock.acquire():
-        raise Conflict(f"job {name!r} is already running; try again when it has finished")
-    context = JobContext(database=database, settings=settings, source=source, params=params or {})
+    definition, context = _prepare(database, settings, jobs, name, source, params)
+    lock = acquire_job_lock(definition.name, locks)
 
     def work() -> None:
         try:
@@ -110,6 +108,20 @@ def start_in_background(
             lock.release()
 
     threading.Thread(target=work, name=f"job:{name}", daemon=True).start()
+
+
+def _prepare(
+    database: Database,
+    settings: Settings,
+    jobs: JobTable,
+    name: str,
+    source: str,
+    params: dict[str, Any] | None,
+) -> tuple[JobDefinition, JobContext]:
+    """The job's definition and context; 422 if the job is unknown or its params are invalid."""
+    definition = jobs.get(name)
+    definition.check_params(params or {})
+    return definition, JobContext(database=database, settings=settings, source=source, params=params or {})
 
 
 def describe_schedule(definition: JobDefinition) -> str:

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from myassistant.core.errors import InvalidInput
 from myassistant.ml.timeframes import timeframe_seconds
+from myassistant.news.lexicon import coin_tag_for_symbol
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 NEWS_COLUMNS = ("first_seen_at", "compound", "negative", "tags")
@@ -65,11 +66,6 @@ WARMUP_BARS = VOL_NORM_STRIDE * (VOL_NORM_SAMPLES + 1) + 600
 FloatArray = NDArray[np.float64]
 
 
-def coin_tag(symbol: str) -> str:
-    """The news tag of a pair's base coin: "BTC/USDT" and "BTC/USDT:USDT" → "BTC"."""
-    return symbol.split("/", 1)[0].strip().upper()
-
-
 def build_features(
     prices: pd.DataFrame,
     news: pd.DataFrame | None,
@@ -88,7 +84,7 @@ def build_features(
     block = np.full((len(FEATURE_COLUMNS), len(ts_ns)), np.nan)
     if len(ts_ns):
         columns = _price_features(prices, ts_ns, tf_ns) | _news_features(
-            news, ts_ns + tf_ns, coin_tag(symbol), _utc_ns(news_since)
+            news, ts_ns + tf_ns, coin_tag_for_symbol(symbol), _utc_ns(news_since)
         )
         for position, name in enumerate(FEATURE_COLUMNS):
             block[position] = columns[name]

@@ -7,6 +7,7 @@ topic tags lower-case words (the convention every domain relies on).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -119,6 +120,12 @@ COINS: tuple[CoinAliases, ...] = (
 
 # Exchange bases that were renamed: the symbol's base maps to the coin tag we store.
 RENAMED_BASES: dict[str, str] = {"MATIC": "POL", "RNDR": "RENDER"}
+
+
+def coin_tag_for_symbol(symbol: str) -> str:
+    """The news tag of a pair's base coin: "BTC/USDT" and "BTC/USDT:USDT" give "BTC", "MATIC/USDT" "POL"."""
+    base = re.split(r"[/:\-_]", symbol.strip(), maxsplit=1)[0].upper()
+    return RENAMED_BASES.get(base, base)
 
 
 @dataclass(frozen=True)

@@ -452,12 +452,6 @@ def normalize_tag(tag: str) -> str:
     return tag.lower() if tag.lower() in lexicon.TOPIC_TAGS else tag.upper()
 
 
-def coin_tag_for_symbol(symbol: str) -> str:
-    """The coin tag of a market symbol: "BTC/USDT" and "BTC/USDT:USDT" give "BTC"."""
-    base = re.split(r"[/:\-_]", symbol.strip(), maxsplit=1)[0].upper()
-    return lexicon.RENAMED_BASES.get(base, base)
-
-
 # ---------------------------------------------------------------- sentiment and language
 
 

@@ -22,7 +22,7 @@ from myassistant.jobs.tables import JobRun
 from myassistant.news import service as news
 from myassistant.notify import logic, providers
 from myassistant.notify.logic import Incident, JobStreak
-from myassistant.notify.service import ClientFactory, Message, get_config, send_once
+from myassistant.notify.service import Message, get_config, send_once
 
 logger = logging.getLogger("myassistant.notify")
 
@@ -73,9 +73,7 @@ def incidents(session: Session, *, settings: Settings) -> list[Incident]:
     return [incident for incident in found if incident is not None]
 
 
-def check_alerts(
-    database: Database, *, settings: Settings, client_factory: ClientFactory | None = None
-) -> dict[str, Any]:
+def check_alerts(database: Database, *, settings: Settings) -> dict[str, Any]:
     """Send one message per new incident (and retry failed ones); returns counts and why when none."""
     with database.session(write=False) as session:
         config = get_config(session).value
@@ -89,9 +87,7 @@ def check_alerts(
         # Error texts come from anywhere (exchange, feeds, jobs): no secret may ride along to Telegram.
         text = REDACTOR.redact(logic.render_alert(incident, lang))
         message = Message(incident.key, "alert", "alert", text)
-        result = send_once(
-            database, settings=settings, config=config, message=message, client_factory=client_factory
-        )
+        result = send_once(database, settings=settings, config=config, message=message)
         if result.status in stats:
             stats[result.status] += 1
     return stats

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from myassistant.core import clock, configdocs
@@ -29,8 +28,7 @@ from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
 from myassistant.core.locks import lock_dir_for, named_lock
 from myassistant.jobs.catalog import job_table
-from myassistant.jobs.service import SchedulerView
-from myassistant.jobs.tables import JobRun
+from myassistant.jobs.service import SchedulerView, last_runs
 from myassistant.notify import logic, providers
 from myassistant.notify.logic import (
     EquityView,
@@ -143,8 +141,6 @@ class CommandRegistry:
 
 def job_statuses(session: Session, _settings: Settings) -> list[JobStatusLine]:
     """The last run of every known job (from `job_runs`), and "never" for scheduled jobs not yet run."""
-    latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
-    rows = session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id)).all()
     by_job = {
         row.job: JobStatusLine(
             job=row.job,
@@ -154,7 +150,7 @@ def job_statuses(session: Session, _settings: Settings) -> list[JobStatusLine]:
             duration_s=_duration(row.stats),
             error=row.error,
         )
-        for row in rows
+        for row in last_runs(session).values()
     }
     names = job_table().names()
     names += sorted(set(by_job) - set(names))

@@ -671,10 +671,6 @@ def render_unavailable(what: str, lang: Lang) -> str:
     return t(lang, "unavailable", what=t(lang, f"what_{what}"))
 
 
-def render_failed(what: str, lang: Lang) -> str:
-    return t(lang, "failed", what=t(lang, f"what_{what}"))
-
-
 @dataclass(frozen=True)
 class JobStatusLine:
     job: str

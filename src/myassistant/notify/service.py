@@ -220,7 +220,6 @@ def maybe_send_signal_notification(
     settings: Settings,
     event: StoredSignal,
     source: str,
-    client_factory: ClientFactory | None = None,
 ) -> NotificationResult:
     """Notify the configured chat of a stored event when the active profile says so; never raises.
 
@@ -245,7 +244,6 @@ def maybe_send_signal_notification(
             settings=settings,
             config=config,
             message=message,
-            client_factory=client_factory,
         )
     except Exception as exc:  # a notification must never break the signal that caused it
         logger.exception("notification for signal event %s failed unexpectedly", getattr(event, "id", "?"))
@@ -260,7 +258,6 @@ def send_once(
     settings: Settings,
     config: NotifyConfig,
     message: Message,
-    client_factory: ClientFactory | None = None,
 ) -> NotificationResult:
     """Reserve (message key, chat), commit, then send; a key already reserved or sent sends nothing."""
     assert config.token is not None and config.chat_id is not None  # should_notify checked both
@@ -277,8 +274,7 @@ def send_once(
             chat_id=config.chat_id,
             message_id=existing.message_id,
         )
-    factory = client_factory or DELIVERY_CLIENTS.factory
-    with factory(settings, config.token) as client:
+    with DELIVERY_CLIENTS.factory(settings, config.token) as client:
         client.on_attempt = lambda attempt: _record_attempt(unit, notification_id, attempt)
         delivery = deliver(client, chat_id=config.chat_id, text=message.text)
     return _finish(unit, notification_id, delivery, config)
@@ -433,7 +429,6 @@ def retry_failed_notifications(
     settings: Settings,
     window: timedelta = RETRY_WINDOW,
     limit: int = RETRY_BATCH,
-    client_factory: ClientFactory | None = None,
 ) -> dict[str, int]:
     """Send again the retryable failed signal notifications of the last `window` (bounded batch)."""
     since = clock.now() - window
@@ -454,9 +449,7 @@ def retry_failed_notifications(
             select(SignalEvent).where(SignalEvent.id.in_(set(ids))).order_by(SignalEvent.id)
         ).all()
     results = [
-        maybe_send_signal_notification(
-            database, settings=settings, event=event, source=event.source, client_factory=client_factory
-        )
+        maybe_send_signal_notification(database, settings=settings, event=event, source=event.source)
         for event in events
     ]
     return {"retried": len(results)} | {

@@ -7,36 +7,13 @@ from typing import Any
 from pydantic import Field
 
 from myassistant.jobs.runner import JobContext, parse_params
-from myassistant.market import logic as market_logic
-from myassistant.market import service as market
-from myassistant.notify import service as notify
 from myassistant.signals import service
 from myassistant.signals.schemas import SignalRequest
-from myassistant.signals.service import latest_quotes
-from myassistant.trading import service as broker
 
 
 def make_signals(context: JobContext) -> dict[str, Any]:
     """Retry failed notifications; every watchlist pair: refresh prices, signal, trade BUYs; then exits."""
-    database, settings = context.database, context.settings
-    # Before the scan, so a notification that fails in this run is not sent again minutes later.
-    retried = notify.retry_failed_notifications(database, settings=settings)
-    with database.session() as session:
-        pairs = service.watchlist_pairs(session, settings=settings)
-        market.fetch_many(session, settings=settings)  # concurrent refresh; failures show up per pair below
-    results = service.scan(database, settings=settings, pairs=pairs, source="scheduler", trade=True)
-    with database.session() as session:
-        exits = broker.apply_exits(
-            session,
-            latest_price=latest_quotes,
-            timeframe_seconds=lambda tf: market_logic.timeframe_ms(tf) // 1000,
-        )
-        filled = service.fill_forward_returns(session)
-    return service.summarise(results) | {
-        "exits": len(exits),
-        "forward_returns_filled": filled,
-        "notifications_retried": retried,
-    }
+    return service.run_cycle(context.database, settings=context.settings, source="scheduler", trade=True)
 
 
 def scan_watchlist(context: JobContext) -> dict[str, Any]:

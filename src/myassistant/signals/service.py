@@ -7,7 +7,7 @@ with `created=False` and triggers nothing downstream, so retries and concurrent 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,12 +26,13 @@ from myassistant.core.db import Database, insert_ignoring_conflicts
 from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
 from myassistant.market import logic as market_logic
 from myassistant.market import service as market
-from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS, coin_tag
+from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS
 from myassistant.ml.predictors import top_contributions
 from myassistant.ml.registry import LoadedModel, load_model_for
 from myassistant.ml.schemas import PairKey
 from myassistant.ml.service import ensure_history, live_feature_row
 from myassistant.news import service as news
+from myassistant.news.lexicon import coin_tag_for_symbol
 from myassistant.notify import service as notify
 from myassistant.signals import logic, policy, risk
 from myassistant.signals.schemas import ScanResult, SignalEventRead, SignalOutcome
@@ -86,14 +87,16 @@ def make_signal(
     pair: SignalPair,
     source: str,
     trade: bool = False,
-    refresh: bool = True,
+    refresh_error: str | None = None,
 ) -> SignalOutcome:
     """Predict on the last closed bar, apply the risk policy, store the event once, then act on it.
 
     A new event (and its paper order) is committed before Telegram is asked, so a failing
     notification never loses the signal; a stored one neither trades nor notifies again.
+    `refresh_error`: the caller already tried to refresh the pair's prices and this is why it
+    failed; the exchange is not asked again.
     """
-    bar_dt = _last_closed_bar(session, settings, pair, refresh=refresh)
+    bar_dt = _last_closed_bar(session, settings, pair, refresh_error=refresh_error)
     stored = event_for_bar(session, pair, bar_dt)
     if stored is not None:
         return SignalOutcome(created=False, event=SignalEventRead.model_validate(stored))
@@ -194,8 +197,11 @@ def _recent_query(
     return query
 
 
-def _last_closed_bar(session: Session, settings: Settings, pair: SignalPair, *, refresh: bool) -> datetime:
-    """The last closed bar; with `refresh`, first fetch what the store lacks of the features' warm-up.
+def _last_closed_bar(
+    session: Session, settings: Settings, pair: SignalPair, *, refresh_error: str | None
+) -> datetime:
+    """The last closed bar; first fetch what the store lacks of the features' warm-up, unless a
+    refresh already failed (`refresh_error`).
 
     A full warm-up (WARMUP_BARS) makes the live row exactly the row training would compute; a pair
     served by the fallback model may never have been fetched that far back.
@@ -203,8 +209,8 @@ def _last_closed_bar(session: Session, settings: Settings, pair: SignalPair, *, 
     expected = market_logic.from_ms(
         market_logic.last_closed_open(market_logic.to_ms(clock.now()), pair.timeframe)
     )
-    problem = ""
-    if refresh:
+    problem = f"; refreshing failed: {refresh_error}" if refresh_error is not None else ""
+    if refresh_error is None:
         key = PairKey.of(
             exchange=pair.exchange,
             symbol=pair.symbol,
@@ -306,7 +312,7 @@ def _note(
 ) -> dict[str, Any]:
     close_time = bar_dt + timedelta(milliseconds=market_logic.timeframe_ms(pair.timeframe))
     headlines = news.latest_headlines(
-        session, tag=coin_tag(pair.symbol), limit=HEADLINES_IN_NOTE, before=close_time
+        session, tag=coin_tag_for_symbol(pair.symbol), limit=HEADLINES_IN_NOTE, before=close_time
     )
     return {
         "risk": {
@@ -426,6 +432,32 @@ def fill_forward_returns(session: Session, *, limit: int = 10_000) -> int:
     return filled
 
 
+def run_cycle(
+    database: Database, *, settings: Settings, source: str = "scheduler", trade: bool = True
+) -> dict[str, Any]:
+    """The decision cycle: retry failed notifications; every watchlist pair: refresh prices, signal,
+    trade BUYs; then exits and forward returns. Returns the counts for the job's stats."""
+    # Before the scan, so a notification that fails in this run is not sent again minutes later.
+    retried = notify.retry_failed_notifications(database, settings=settings)
+    with database.session() as session:
+        pairs = watchlist_pairs(session, settings=settings)
+        series = list(dict.fromkeys(market.PairKey(p.exchange, p.symbol, p.timeframe) for p in pairs))
+        fetched = market.fetch_many(session, settings=settings, pairs=series)  # concurrent refresh
+    # A pair whose refresh failed is not fetched again; the failure shows in its result below.
+    failed = {(r.exchange, r.symbol, r.timeframe): r.error for r in fetched if r.error is not None}
+    results = scan(
+        database, settings=settings, pairs=pairs, source=source, trade=trade, refresh_errors=failed
+    )
+    with database.session() as session:
+        exits = broker.apply_exits(session, latest_price=latest_quotes)
+        filled = fill_forward_returns(session)
+    return summarise(results) | {
+        "exits": len(exits),
+        "forward_returns_filled": filled,
+        "notifications_retried": retried,
+    }
+
+
 def scan(
     database: Database,
     *,
@@ -433,13 +465,25 @@ def scan(
     pairs: Sequence[SignalPair],
     source: str,
     trade: bool,
+    refresh_errors: Mapping[SeriesKey, str] | None = None,
 ) -> list[ScanResult]:
-    """One decision-loop pass per pair, each in its own transaction; a failing pair never stops the rest."""
+    """One decision-loop pass per pair, each in its own transaction; a failing pair never stops the rest.
+
+    `refresh_errors`: series whose prices the caller failed to refresh, with why (see make_signal).
+    """
+    refresh_errors = refresh_errors or {}
     results = []
     for pair in pairs:
         try:
             with database.session() as session:
-                outcome = make_signal(session, settings=settings, pair=pair, source=source, trade=trade)
+                outcome = make_signal(
+                    session,
+                    settings=settings,
+                    pair=pair,
+                    source=source,
+                    trade=trade,
+                    refresh_error=refresh_errors.get((pair.exchange, pair.symbol, pair.timeframe)),
+                )
             results.append(ScanResult(**pair.__dict__, outcome=outcome))
         except DomainError as exc:
             results.append(ScanResult(**pair.__dict__, error=exc.detail, status_code=exc.status_code))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from myassistant.core.db import Base, BigIntPK
@@ -21,6 +21,14 @@ class SignalEvent(Base):
         Index("ix_signal_events_symbol_id", "symbol", "id"),
         Index("ix_signal_events_final_signal_id", "final_signal", "id"),
         Index("ix_signal_events_blocked_id", "blocked", "id"),
+        # fill_forward_returns reads the oldest events still without a forward return: a partial
+        # index holds just those, so every cycle need not scan the whole table.
+        Index(
+            "ix_signal_events_unfilled_id",
+            "id",
+            sqlite_where=text("forward_return IS NULL"),
+            postgresql_where=text("forward_return IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from myassistant.market import logic as market_logic
 from myassistant.trading.costs import (
     CostRates,
     buy_fill_price,
@@ -176,6 +177,6 @@ def exit_reason(
     return ExitCheck(None)
 
 
-def bars_between(start: datetime, end: datetime, timeframe_seconds: int) -> int:
-    """Whole bars from `start` to `end` (both bar open times)."""
-    return int((end - start).total_seconds() // timeframe_seconds)
+def bars_between(start: datetime, end: datetime, timeframe: str) -> int:
+    """Whole bars of `timeframe` from `start` to `end` (both bar open times)."""
+    return int((end - start).total_seconds() // (market_logic.timeframe_ms(timeframe) // 1000))

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from myassistant.market.schemas import ExchangeId, Symbol
+
 Amount = Annotated[
     Decimal, PlainSerializer(lambda v: float(round(v, 10)), return_type=float, when_used="json")
 ]
@@ -70,8 +72,8 @@ class EquityRead(BaseModel):
 class CloseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    exchange: str = Field(min_length=1, max_length=32)
-    symbol: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9]+/[A-Za-z0-9]+$")
+    exchange: ExchangeId
+    symbol: Symbol
 
 
 class ResetRequest(BaseModel):

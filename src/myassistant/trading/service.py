@@ -128,7 +128,7 @@ def close_position(
         raise InvalidInput(
             f"no stored price for {symbol} on {exchange} {position.timeframe}; fetch prices first"
         )
-    holding = Holding(qty=position.qty, avg_price=position.avg_price, cost_basis=position.cost_basis)
+    holding = _holding(position)
     fill = logic.plan_sell(holding=holding, price=quote.price, settings=broker_settings(session))
     order = _record(
         session,
@@ -158,9 +158,7 @@ def close_at_market(session: Session, *, exchange: str, symbol: str, latest_pric
     )
 
 
-def apply_exits(
-    session: Session, *, latest_price: PriceLookup, timeframe_seconds: Callable[[str], int]
-) -> list[OrderRead]:
+def apply_exits(session: Session, *, latest_price: PriceLookup) -> list[OrderRead]:
     """Close every position an optional exit (stop-loss, take-profit, horizon) says to close."""
     settings = broker_settings(session)
     if not (settings.exit_after_horizon or settings.take_profit_pct or settings.stop_loss_pct):
@@ -173,8 +171,8 @@ def apply_exits(
         quote = quotes.get((position.exchange, position.symbol, position.timeframe))
         if quote is None:
             continue
-        holding = Holding(qty=position.qty, avg_price=position.avg_price, cost_basis=position.cost_basis)
-        bars = logic.bars_between(position.opened_bar_dt, quote.bar_dt, timeframe_seconds(position.timeframe))
+        holding = _holding(position)
+        bars = logic.bars_between(position.opened_bar_dt, quote.bar_dt, position.timeframe)
         check = logic.exit_reason(
             holding=holding,
             price=quote.price,
@@ -273,10 +271,7 @@ def stored_state(session: Session, account_id: int) -> AccountState:
     account = session.get(PaperAccount, account_id)
     if account is None:
         raise NotFound(f"paper account {account_id} not found")
-    holdings = {
-        (p.exchange, p.symbol): Holding(qty=p.qty, avg_price=p.avg_price, cost_basis=p.cost_basis)
-        for p in _positions(session, account_id)
-    }
+    holdings = {(p.exchange, p.symbol): _holding(p) for p in _positions(session, account_id)}
     return AccountState(
         cash=account.cash, realized_pnl=account.realized_pnl, fees_paid=account.fees_paid, holdings=holdings
     )
@@ -352,10 +347,14 @@ def _add_to_position(session: Session, account: PaperAccount, order: PaperOrder,
             )
         )
         return
-    held = Holding(qty=position.qty, avg_price=position.avg_price, cost_basis=position.cost_basis)
+    held = _holding(position)
     added = logic.add_to_holding(held, fill)
     position.qty, position.avg_price, position.cost_basis = added.qty, added.avg_price, added.cost_basis
     position.updated_at = now
+
+
+def _holding(position: PaperPosition) -> Holding:
+    return Holding(qty=position.qty, avg_price=position.avg_price, cost_basis=position.cost_basis)
 
 
 def _marked(position: PaperPosition, quote: Quote | None) -> PositionRead:

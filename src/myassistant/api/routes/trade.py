@@ -41,7 +41,7 @@ def trade_orders(
 def trade_close(body: CloseRequest, session: SessionDep) -> OrderRead:
     """Sell the whole position at the latest stored close (slippage and fee applied)."""
     return service.close_at_market(
-        session, exchange=body.exchange.lower(), symbol=body.symbol.upper(), latest_price=latest_quotes
+        session, exchange=body.exchange, symbol=body.symbol, latest_price=latest_quotes
     )
 
 
