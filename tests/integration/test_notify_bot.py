@@ -22,10 +22,8 @@ from myassistant.notify.bot import (
     is_configured_chat,
 )
 from myassistant.notify.logic import EquityView, PositionLine, SignalLine
-from myassistant.notify.schemas import NotifyConfigUpdate
-from myassistant.notify.service import update_config
 from myassistant.notify.telegram import client_for
-from tests.fixtures.telegram_peer import FAST_RETRY
+from tests.fixtures.telegram_peer import FAST_RETRY, set_notify_config
 
 STRANGER = 31337
 OTHER_TOKEN = "987654321:AAF" + "k" * 32
@@ -34,9 +32,8 @@ OTHER_TOKEN = "987654321:AAF" + "k" * 32
 @pytest.fixture
 def configure(database, telegram_peer):
     def apply(**fields: object) -> None:
-        values = {"token": telegram_peer.token, "chat_id": telegram_peer.chat_id} | fields
         with database.session() as session:
-            update_config(session, changes=NotifyConfigUpdate(**values))
+            set_notify_config(session, telegram_peer, **fields)
 
     apply()
     return apply
