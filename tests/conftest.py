@@ -183,6 +183,20 @@ def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    """The CLI (Settings from the environment) on this test's database and artifacts folder."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.delenv("API_TOKEN", raising=False)
+
+
+@pytest.fixture
+def cli_env_with_exchange(cli_env: None, monkeypatch: pytest.MonkeyPatch, exchange_url: str) -> None:
+    """cli_env with the exchange peer as the exchange."""
+    monkeypatch.setenv("EXCHANGE_API_OVERRIDE", exchange_url)
+
+
+@pytest.fixture
 def client(settings: Settings, database: Database) -> Iterator[TestClient]:
     with TestClient(create_app(settings, database=database)) as test_client:
         yield test_client

@@ -273,9 +273,7 @@ def test_channels_and_groups_match_by_username_or_id() -> None:
     assert not is_configured_chat({"id": 100}, None)
 
 
-def test_the_bot_command_refuses_to_start_without_a_config(database_url, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+def test_the_bot_command_refuses_to_start_without_a_config(cli_env) -> None:
     result = CliRunner().invoke(cli_app, ["bot", "--poll-timeout", "0"])
     assert result.exit_code == 2, result.output
     assert "needs a token and a chat_id" in result.output
