@@ -286,15 +286,7 @@ def recent_latency(rows: int, requests: int) -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{base}/ping", timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
+            wait_for(f"{base}/ping")
             asyncio.run(latencies(base, "/signals/recent?limit=50", 200))  # warm-up
             probes = (
                 ("GET /ping (reference)", "/ping"),
