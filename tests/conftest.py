@@ -37,7 +37,6 @@ UNREACHABLE = "http://127.0.0.1:9"
 pytest_plugins = [
     "tests.fixtures.decision",
     "tests.fixtures.telegram_peer",
-    "tests.fixtures.ml",
     "tests.fixtures.news_peer",
     "tests.fixtures.exchange_peer",
 ]
