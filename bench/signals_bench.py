@@ -33,6 +33,7 @@ import xgboost as xgb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import percentiles  # noqa: E402
 from tests.fixtures.ml import register_run  # noqa: E402
 
 from myassistant.core import clock, configdocs, migrate  # noqa: E402
@@ -257,7 +258,8 @@ def wrk(url: str, seconds: int = 8) -> tuple[float, float, float]:
 
 def client_figures(base: str, path: str, requests: int) -> tuple[float, float, float]:
     ms = asyncio.run(latencies(base, path.replace("C07/USDT", "{symbol}"), requests))
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), requests / (ms.sum() / 1000 / 8)
+    p50, p99 = percentiles(ms, 50, 99)
+    return p50, p99, requests / (ms.sum() / 1000 / 8)
 
 
 def recent_latency(rows: int, requests: int) -> None:
