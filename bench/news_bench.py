@@ -12,26 +12,29 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
+import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 
-from myassistant.core import migrate
-from myassistant.core.config import Settings
-from myassistant.core.db import Database
-from myassistant.news import logic, service, sources
-from myassistant.news.tables import Article, ArticleAnnotation, ArticleTag
-from myassistant.peers import news as news_peer
-from myassistant.peers.server import serving
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.timing import best_of, percentiles  # noqa: E402
+from tests.fixtures.postgres import scratch_database  # noqa: E402
+
+from myassistant.core import migrate  # noqa: E402
+from myassistant.core.config import Settings  # noqa: E402
+from myassistant.core.db import Database  # noqa: E402
+from myassistant.news import logic, service, sources  # noqa: E402
+from myassistant.news.tables import Article, ArticleAnnotation, ArticleTag  # noqa: E402
+from myassistant.peers import news as news_peer  # noqa: E402
+from myassistant.peers.server import serving  # noqa: E402
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -47,18 +50,6 @@ COMMON_WORDS = _words(
 )
 COINS = _words("bitcoin ethereum solana cardano dogecoin ripple litecoin chainlink polkadot avalanche")
 TOPICS = _words("etf regulation hack listing delisting fed inflation lawsuit partnership staking")
-
-
-def _timed(fn: Callable[[], object]) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - started, result
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return statistics.median(ordered) * 1000, p95 * 1000
 
 
 @contextmanager
@@ -82,17 +73,8 @@ def _sqlite_database() -> Iterator[Database]:
 
 @contextmanager
 def _postgres_database(admin_url: str) -> Iterator[Database]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"news_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        with _migrated(make_url(admin_url).set(database=name).render_as_string(hide_password=False)) as db:
-            yield db
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(admin_url, "news_bench") as url, _migrated(url) as db:
+        yield db
 
 
 # ---------------------------------------------------------------- ingestion and analysis
@@ -103,14 +85,14 @@ def bench_ingestion_and_analysis(feeds: int, items: int) -> None:
         urls = [f"{peer.url}/gen/{n}.rss?items={items}" for n in range(feeds)]
         settings = Settings(_env_file=None, database_url=database.url)  # type: ignore[call-arg]
         options = sources.FetchOptions(timeout_s=30, concurrency=8)
-        raw_s, _ = _timed(
+        raw_s, _ = best_of(
             lambda: sources.fetch_all_sync([sources.FeedRequest(u) for u in urls], options=options)
         )
         with database.session() as session:
-            first_s, first = _timed(
+            first_s, first = best_of(
                 lambda: service.fetch_news(session, settings=settings, feeds=urls, options=options)
             )
-            again_s, again = _timed(
+            again_s, again = best_of(
                 lambda: service.fetch_news(session, settings=settings, feeds=urls, options=options)
             )
         print(f"ingestion: {feeds} feeds x {items} items from the peer")
@@ -118,13 +100,13 @@ def bench_ingestion_and_analysis(feeds: int, items: int) -> None:
         print(f"  re-fetch      {again_s:7.2f} s  ({again.new} new, {again.duplicate} duplicate)")  # type: ignore[attr-defined]
         print(f"  reference: the same {feeds} downloads alone (httpx, concurrency 8): {raw_s:.2f} s")
 
-        load_s, _ = _timed(lambda: logic.annotate("warm up the models", ""))
+        load_s, _ = best_of(lambda: logic.annotate("warm up the models", ""))
         with database.session() as session:
             texts = [(a.title, a.summary) for a in session.query(Article.title, Article.summary)]
-            analyze_s, report = _timed(lambda: service.analyze_news(session))
-        vader_s, _ = _timed(lambda: [logic.score_sentiment(f"{t}. {s[:600]}") for t, s in texts])
-        lang_s, _ = _timed(lambda: [logic.detect_language(f"{t}. {s}") for t, s in texts])
-        tags_s, _ = _timed(lambda: [logic.extract_tags(f"{t}. {s}") for t, s in texts])
+            analyze_s, report = best_of(lambda: service.analyze_news(session))
+        vader_s, _ = best_of(lambda: [logic.score_sentiment(f"{t}. {s[:600]}") for t, s in texts])
+        lang_s, _ = best_of(lambda: [logic.detect_language(f"{t}. {s}") for t, s in texts])
+        tags_s, _ = best_of(lambda: [logic.extract_tags(f"{t}. {s}") for t, s in texts])
         count = report.analyzed  # type: ignore[attr-defined]
         print(
             f"analysis: {count} articles in {analyze_s:.2f} s = {count / analyze_s:,.0f} articles/s (with DB)"
@@ -246,6 +228,7 @@ def _queries(rare: list[str], rows: list[dict[str, object]]) -> list[str]:
 
 
 def _latencies(fn: Callable[[str], object], queries: list[str], rounds: int) -> list[float]:
+    """Milliseconds per call, after one warm-up round."""
     for q in queries:  # warm the page cache and statement caches
         fn(q)
     samples = []
@@ -253,7 +236,7 @@ def _latencies(fn: Callable[[str], object], queries: list[str], rounds: int) -> 
         for q in queries:
             started = time.perf_counter()
             fn(q)
-            samples.append(time.perf_counter() - started)
+            samples.append((time.perf_counter() - started) * 1000)
     return samples
 
 
@@ -266,21 +249,21 @@ def bench_search(database: Database, count: int, label: str) -> None:
         hits = {q: len(service.search(session, q=q, limit=20)) for q in queries}
         fts = _latencies(lambda q: service.search(session, q=q, limit=20), queries, rounds=10)
         like = _latencies(lambda q: service.search_like(session, q=q, limit=20), queries, rounds=1)
-        frame_s, frame = _timed(lambda: service.annotated_news_frame(session))
+        frame_s, frame = best_of(lambda: service.annotated_news_frame(session))
         headlines = _latencies(
             lambda tag: service.latest_headlines(session, tag=tag, before=START + timedelta(days=30)),
             ["BTC", "etf", "hack"],
             rounds=20,
         )
     name = "FTS5 bm25" if label == "SQLite" else "tsvector ts_rank"
-    fts_p50, fts_p95 = _percentiles(fts)
-    like_p50, like_p95 = _percentiles(like)
+    fts_p50, fts_p95 = percentiles(fts, 50, 95)
+    like_p50, like_p95 = percentiles(like, 50, 95)
     print(f"  {name:17} p50 {fts_p50:7.2f} ms  p95 {fts_p95:7.2f} ms  (target p95 < 20 ms)")
     print(f"  LIKE reference    p50 {like_p50:7.2f} ms  p95 {like_p95:7.2f} ms")
     print(f"  full-text p95 / LIKE p50 = {fts_p95 / like_p50:.3f} (spec reference LIKE: 65-160 ms)")
     print(f"  results per query (limit 20): {sorted(set(hits.values()))}")
     print(f"  annotated_news_frame: {len(frame):,} rows in {frame_s * 1000:.0f} ms")  # type: ignore[arg-type]
-    p50, p95 = _percentiles(headlines)
+    p50, p95 = percentiles(headlines, 50, 95)
     print(f"  latest_headlines(tag, before): p50 {p50:.2f} ms  p95 {p95:.2f} ms")
 
 

@@ -17,43 +17,36 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from myassistant.core import clock, migrate
-from myassistant.core.config import Settings
-from myassistant.core.db import Database
-from myassistant.notify import service as notify
-from myassistant.notify.logic import notice_from_event, render_signal_message
-from myassistant.notify.schemas import NotifyConfigUpdate
-from myassistant.peers import telegram as peer
-from myassistant.peers.server import serving
-from myassistant.signals.tables import SignalEvent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.timing import millis_per_call, percentiles  # noqa: E402
+from tests.fixtures.postgres import scratch_database  # noqa: E402
+
+from myassistant.core import clock, migrate  # noqa: E402
+from myassistant.core.config import Settings  # noqa: E402
+from myassistant.core.db import Database  # noqa: E402
+from myassistant.notify import service as notify  # noqa: E402
+from myassistant.notify.logic import notice_from_event, render_signal_message  # noqa: E402
+from myassistant.notify.schemas import NotifyConfigUpdate  # noqa: E402
+from myassistant.peers import telegram as peer  # noqa: E402
+from myassistant.peers.server import serving  # noqa: E402
+from myassistant.signals.tables import SignalEvent  # noqa: E402
 
 CHAT_ID = 424242
 NOW = datetime(2026, 1, 15, 12, 5, tzinfo=UTC)
 
 
-def timed(calls: list[Callable[[], object]]) -> np.ndarray:
-    """Milliseconds per call."""
-    out = []
-    for call in calls:
-        started = time.perf_counter()
-        call()
-        out.append((time.perf_counter() - started) * 1000)
-    return np.array(out)
-
-
 def describe(label: str, ms: np.ndarray) -> str:
-    p50, p95 = np.percentile(ms, [50, 95])
+    p50, p95 = percentiles(ms, 50, 95)
     return f"{label:<46} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   ({len(ms)} calls)"
 
 
@@ -91,29 +84,21 @@ def store_events(database: Database, count: int) -> list[SignalEvent]:
 
 
 @contextmanager
-def scratch_database(tmp: str) -> Iterator[str]:
+def bench_database(tmp: str) -> Iterator[str]:
     """A SQLite file in `tmp`, or a throw-away database on the PostgreSQL server DATABASE_URL names."""
     configured = os.environ.get("DATABASE_URL", "")
     if not configured.startswith("postgresql"):
         yield f"sqlite:///{Path(tmp, 'bench.db').as_posix()}"
         return
-    admin = create_engine(make_url(configured), isolation_level="AUTOCOMMIT", pool_size=1)
-    name = f"notify_bench_{os.getpid()}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(configured).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(configured, "notify_bench") as url:
+        yield url
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=300)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(tmp) as url:
+    with tempfile.TemporaryDirectory() as tmp, bench_database(tmp) as url:
         migrate.upgrade(url)
         database = Database(url)
         state = peer.TelegramPeerState()
@@ -129,8 +114,8 @@ def main() -> None:
             events = store_events(database, args.events)
             client = notify.signal_client_factory(settings, state.token)
             text = render_signal_message(notice_from_event(events[0], source="scheduler"), "en", NOW)
-            reference = timed([lambda: client.send_message(CHAT_ID, text)] * args.events)
-            sends = timed(
+            reference = millis_per_call([lambda: client.send_message(CHAT_ID, text)] * args.events)
+            sends = millis_per_call(
                 [
                     lambda e=e: notify.maybe_send_signal_notification(
                         database, settings=settings, event=e, source="scheduler"
@@ -138,7 +123,7 @@ def main() -> None:
                     for e in events
                 ]
             )
-            repeats = timed(
+            repeats = millis_per_call(
                 [
                     lambda e=e: notify.maybe_send_signal_notification(
                         database, settings=settings, event=e, source="scheduler"
@@ -151,7 +136,7 @@ def main() -> None:
                 with database.session(write=False) as session:
                     notify.get_config(session)
 
-            config_reads = timed([read_config] * args.events)
+            config_reads = millis_per_call([read_config] * args.events)
             client.close()
         assert len(state.messages()) == 2 * args.events  # the reference sends plus one per event
         print(f"backend: {database.backend}, {args.events} events, Telegram peer on loopback")

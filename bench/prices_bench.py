@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,18 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from myassistant.core import clock, migrate
-from myassistant.core.config import Settings
-from myassistant.core.db import Database, insert_ignoring_conflicts
-from myassistant.market import service, store
-from myassistant.market.exchange import CLIENTS, ClientOptions
-from myassistant.market.tables import Price
-from myassistant.peers.exchange import DEFAULT_MARKETS, ExchangePeer, create_app
-from myassistant.peers.server import serving
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.timing import best_of  # noqa: E402
+
+from myassistant.core import clock, migrate  # noqa: E402
+from myassistant.core.config import Settings  # noqa: E402
+from myassistant.core.db import Database, insert_ignoring_conflicts  # noqa: E402
+from myassistant.market import service, store  # noqa: E402
+from myassistant.market.exchange import CLIENTS, ClientOptions  # noqa: E402
+from myassistant.market.tables import Price  # noqa: E402
+from myassistant.peers.exchange import DEFAULT_MARKETS, ExchangePeer, create_app  # noqa: E402
+from myassistant.peers.server import serving  # noqa: E402
 
 PAGE = 100_000
 T0 = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp() * 1000)
@@ -45,16 +49,6 @@ def bars(n: int, seed: int = 1) -> np.ndarray:
     return np.column_stack(
         [T0 + np.arange(n) * 60_000, close, close * 1.001, close * 0.999, close, rng.uniform(1, 50, n)]
     )
-
-
-def timed(action: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    """Best wall time of `repeat` runs and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = action()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def upsert_all(database: Database, iid: int, data: np.ndarray) -> int:
@@ -139,31 +133,31 @@ def bench_store(url: str, rows: int, folder: Path) -> None:
     database = Database(url)
     data = bars(rows)
     iid = new_instrument(database, "BTC/USDT")
-    first, inserted = timed(lambda: upsert_all(database, iid, data))
-    again, reinserted = timed(lambda: upsert_all(database, iid, data))
+    first, inserted = best_of(lambda: upsert_all(database, iid, data))
+    again, reinserted = best_of(lambda: upsert_all(database, iid, data))
     assert inserted == rows and reinserted == 0
     print(f"backend: {database.backend}; {rows:,} one-minute bars, pages of {PAGE:,}, one commit per page")
     print(f"  bulk upsert, new rows        {rows / first:>12,.0f} rows/s   ({first:.2f} s)")
     print(f"  bulk upsert, full re-upsert  {rows / again:>12,.0f} rows/s   ({again:.2f} s)")
 
     orm_n, core_n = min(rows, 20_000), min(rows, 200_000)
-    orm_s, _ = timed(lambda: orm_row_by_row(database, data[:orm_n]))
-    core_s, _ = timed(lambda: core_dicts(database, data[:core_n]))
+    orm_s, _ = best_of(lambda: orm_row_by_row(database, data[:orm_n]))
+    core_s, _ = best_of(lambda: core_dicts(database, data[:core_n]))
     estimate = orm_s * rows / orm_n
     print(
         f"  ref: ORM row by row        {orm_n / orm_s:>12,.0f} rows/s ({orm_n:,} rows; all: {estimate:.0f}s)"
     )
     print(f"  ref: SQLAlchemy Core dicts   {core_n / core_s:>12,.0f} rows/s   ({core_n:,} rows)")
     if database.is_sqlite:
-        plain_s, _ = timed(lambda: plain_sqlite_strings(data[:core_n], folder))
+        plain_s, _ = best_of(lambda: plain_sqlite_strings(data[:core_n], folder))
         print(f"  ref: sqlite3, string keys    {core_n / plain_s:>12,.0f} rows/s   ({core_n:,} rows, naive)")
 
     def load() -> pd.DataFrame:
         with database.session(write=False) as session:
             return service.load_prices(session, exchange="bench", symbol="BTC/USDT", timeframe="1m")
 
-    read_s, frame = timed(load, repeat=3)
-    ref_s, reference = timed(lambda: read_sql_reference(database, iid))
+    read_s, frame = best_of(load, repeat=3)
+    ref_s, reference = best_of(lambda: read_sql_reference(database, iid))
     assert len(frame) == rows and np.array_equal(frame["close"].to_numpy(), reference["close"].to_numpy())
     print(f"  load_prices -> DataFrame     {read_s:>12.2f} s        ({rows:,} bars, best of 3)")
     print(f"  ref: pd.read_sql             {ref_s:>12.2f} s")
@@ -191,11 +185,11 @@ def run_peer_cycle(folder: Path, keys: list[service.PairKey], now: datetime, wor
             with database.session() as session:
                 return service.fetch_many(session, settings=settings, pairs=keys)
 
-        first_s, first = timed(run)
+        first_s, first = best_of(run)
         frozen.advance(timedelta(minutes=15))
         # Between two 15-minute cycles the rate limiter's burst allowance refills; let it, in real time.
         time.sleep(CLIENTS.options.burst_s)
-        next_s, following = timed(run)
+        next_s, following = best_of(run)
     CLIENTS.configure(previous)
     database.dispose()
     assert not any(r.error for r in first + following)

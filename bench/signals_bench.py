@@ -31,24 +31,25 @@ import httpx
 import numpy as np
 import xgboost as xgb
 
-from myassistant.core import clock, configdocs, migrate
-from myassistant.core.config import Settings
-from myassistant.core.db import Database
-from myassistant.jobs.runner import JobContext
-from myassistant.market import service as market
-from myassistant.market.logic import is_leveraged_token, is_stable_base
-from myassistant.market.schemas import WatchlistEntryIn
-from myassistant.ml import registry
-from myassistant.ml.artifacts import save_model
-from myassistant.ml.features import FEATURE_COLUMNS
-from myassistant.ml.policy import ModelPolicy
-from myassistant.ml.predictors import XGBoostPredictor
-from myassistant.ml.schemas import PairKey
-from myassistant.peers.exchange import DEFAULT_MARKETS
-from myassistant.peers.server import free_port
-from myassistant.signals import jobs as signal_jobs
-from myassistant.signals.policy import RISK_POLICY
-from myassistant.signals.risk import RiskPolicy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.timing import percentiles  # noqa: E402
+from tests.fixtures.ml import register_run  # noqa: E402
+
+from myassistant.core import clock, configdocs, migrate  # noqa: E402
+from myassistant.core.config import Settings  # noqa: E402
+from myassistant.core.db import Database  # noqa: E402
+from myassistant.jobs.runner import JobContext  # noqa: E402
+from myassistant.market import service as market  # noqa: E402
+from myassistant.market.logic import is_leveraged_token, is_stable_base  # noqa: E402
+from myassistant.market.schemas import WatchlistEntryIn  # noqa: E402
+from myassistant.ml.features import FEATURE_COLUMNS  # noqa: E402
+from myassistant.ml.predictors import XGBoostPredictor  # noqa: E402
+from myassistant.peers.exchange import DEFAULT_MARKETS  # noqa: E402
+from myassistant.peers.server import free_port  # noqa: E402
+from myassistant.signals import jobs as signal_jobs  # noqa: E402
+from myassistant.signals.policy import RISK_POLICY  # noqa: E402
+from myassistant.signals.risk import RiskPolicy  # noqa: E402
 
 NOW = datetime(2026, 1, 15, 12, 0, 30, tzinfo=UTC)
 # Cycles run 15 minutes apart in production, so ccxt's rate-limit bucket is full at each start; the
@@ -71,32 +72,16 @@ def xgb_model(seed: int = 0) -> XGBoostPredictor:
 
 def register(database: Database, settings: Settings, timeframe: str, horizon: int) -> None:
     """One promoted model serves every pair of the timeframe (the registry's general fallback)."""
-    predictor = xgb_model()
-    key = PairKey(exchange="bybit", symbol="BTC/USDT", timeframe=timeframe, horizon_steps=horizon)
     with database.session() as session:
-        saved = save_model(
-            predictor,
-            artifacts_dir=settings.artifacts_dir,
-            exchange=key.exchange,
-            symbol=key.symbol,
+        register_run(
+            session,
+            settings,
+            predictor=xgb_model(),
+            source="bench",
+            test_return=0.0,
             timeframe=timeframe,
             horizon_steps=horizon,
-            created_at=clock.now(),
-            details={"threshold": 0.5},
         )
-        run = registry.record_run(
-            session,
-            pair=key,
-            status="succeeded",
-            source="bench",
-            model_kind="xgboost",
-            features=FEATURE_COLUMNS,
-            threshold=0.5,
-            test_auc=0.6,
-            test_return=0.0,
-            saved=saved,
-        )
-        registry.consider_promotion(session, run=run, policy=ModelPolicy())
         configdocs.put(session, RISK_POLICY, RiskPolicy(max_open_positions=None, max_position_pct=None))
 
 
@@ -273,7 +258,8 @@ def wrk(url: str, seconds: int = 8) -> tuple[float, float, float]:
 
 def client_figures(base: str, path: str, requests: int) -> tuple[float, float, float]:
     ms = asyncio.run(latencies(base, path.replace("C07/USDT", "{symbol}"), requests))
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), requests / (ms.sum() / 1000 / 8)
+    p50, p99 = percentiles(ms, 50, 99)
+    return p50, p99, requests / (ms.sum() / 1000 / 8)
 
 
 def recent_latency(rows: int, requests: int) -> None:
@@ -302,15 +288,7 @@ def recent_latency(rows: int, requests: int) -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{base}/ping", timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
+            wait_for(f"{base}/ping")
             asyncio.run(latencies(base, "/signals/recent?limit=50", 200))  # warm-up
             probes = (
                 ("GET /ping (reference)", "/ping"),

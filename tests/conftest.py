@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from myassistant.core import migrate
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.metadata import load_all_tables
+from tests.fixtures.postgres import PostgresServer
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -37,7 +37,6 @@ UNREACHABLE = "http://127.0.0.1:9"
 pytest_plugins = [
     "tests.fixtures.decision",
     "tests.fixtures.telegram_peer",
-    "tests.fixtures.ml",
     "tests.fixtures.news_peer",
     "tests.fixtures.exchange_peer",
 ]
@@ -53,33 +52,6 @@ def using_postgres() -> bool:
 
 def _pg_admin_url() -> str:
     return configured_url() if using_postgres() else os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_ADMIN_URL)
-
-
-class PostgresServer:
-    """Creates and drops throw-away databases on the server the admin URL points at."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = make_url(admin_url)
-        self.engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", pool_size=1)
-
-    def reachable(self) -> str | None:
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-        return None
-
-    def create(self, prefix: str) -> str:
-        name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        with self.engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        return self.admin_url.set(database=name).render_as_string(hide_password=False)
-
-    def drop(self, url: str) -> None:
-        name = make_url(url).database
-        with self.engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(autouse=True)
@@ -110,10 +82,9 @@ def _template_database(
     """A migrated database for the whole session (a file on SQLite, a database on PostgreSQL)."""
     if using_postgres():
         server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.create("myassistant_test")
-        migrate.upgrade(url)
-        yield url
-        server.drop(url)
+        with server.scratch("myassistant_test") as url:
+            migrate.upgrade(url)
+            yield url
         return
     path = tmp_path_factory.mktemp("template") / "template.db"
     url = f"sqlite:///{path.as_posix()}"
@@ -180,6 +151,20 @@ def make_settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped
 @pytest.fixture
 def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
     return make_settings()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    """The CLI (Settings from the environment) on this test's database and artifacts folder."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.delenv("API_TOKEN", raising=False)
+
+
+@pytest.fixture
+def cli_env_with_exchange(cli_env: None, monkeypatch: pytest.MonkeyPatch, exchange_url: str) -> None:
+    """cli_env with the exchange peer as the exchange."""
+    monkeypatch.setenv("EXCHANGE_API_OVERRIDE", exchange_url)
 
 
 @pytest.fixture

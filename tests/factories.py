@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from myassistant.core.db import Database
+from myassistant.jobs.tables import JobRun
 from myassistant.signals.tables import SignalEvent
 
 BAR = datetime(2026, 1, 15, 11, 45, tzinfo=UTC)
@@ -38,3 +41,9 @@ def signal_event(session: Session, **overrides: Any) -> SignalEvent:
     session.add(event)
     session.flush()
     return event
+
+
+def job_runs(database: Database) -> list[tuple[str, str, str]]:
+    """(job, source, status) of every recorded job run, oldest first."""
+    with database.session(write=False) as session:
+        return [(r.job, r.source, r.status) for r in session.scalars(select(JobRun).order_by(JobRun.id))]

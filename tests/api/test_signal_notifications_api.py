@@ -8,18 +8,14 @@ from fastapi.testclient import TestClient
 from myassistant.api.app import create_app
 from myassistant.core import configdocs
 from myassistant.signals.policy import RISK_POLICY
-from myassistant.signals.risk import RiskPolicy
-from tests.fixtures.decision import constant_model
+from tests.fixtures.decision import OPEN_POLICY, constant_model
 
-OPEN_POLICY = RiskPolicy(
-    max_vol_norm=None, cooldown_minutes=0, max_open_positions=None, max_position_pct=None
-)
 OTHER_TOKEN = "987654321:AAF" + "k" * 32
 
 
 @pytest.fixture
-def api(make_settings, exchange_url, telegram_peer, database, mid_bar_clock, fast_delivery):
-    settings = make_settings(exchange_api_override=exchange_url, telegram_api_base=telegram_peer.url)
+def api(exchange_telegram_settings, database, mid_bar_clock, fast_delivery):
+    settings = exchange_telegram_settings
     with database.session() as session:
         configdocs.put(session, RISK_POLICY, OPEN_POLICY)
         constant_model(session, settings, prob=0.8)

@@ -8,12 +8,7 @@ from fastapi.testclient import TestClient
 from myassistant.api.app import create_app
 from myassistant.core import configdocs
 from myassistant.signals.policy import RISK_POLICY
-from myassistant.signals.risk import RiskPolicy
-from tests.fixtures.decision import LAST_CLOSED, constant_model
-
-OPEN_POLICY = RiskPolicy(
-    max_vol_norm=None, cooldown_minutes=0, max_open_positions=None, max_position_pct=None
-)
+from tests.fixtures.decision import LAST_CLOSED, OPEN_POLICY, constant_model
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from myassistant.market import service as market
 from myassistant.market.schemas import WatchlistEntryIn
 from myassistant.news.tables import Feed
 from myassistant.notify.alerts import check_alerts
-from myassistant.notify.schemas import NotifyConfigUpdate
-from myassistant.notify.service import update_config
 from tests.fixtures.decision import constant_model
+from tests.fixtures.telegram_peer import set_notify_config
 
 FEED = "https://news.example/feed.xml?x=<b>"
 
@@ -24,9 +23,8 @@ FEED = "https://news.example/feed.xml?x=<b>"
 @pytest.fixture
 def alerts_on(database, telegram_peer, fast_delivery, frozen_clock):
     def apply(**fields: object) -> None:
-        values = {"enabled": True, "token": telegram_peer.token, "chat_id": telegram_peer.chat_id} | fields
         with database.session() as session:
-            update_config(session, changes=NotifyConfigUpdate(**values))
+            set_notify_config(session, telegram_peer, **({"enabled": True} | fields))
 
     apply()
     return apply

@@ -11,36 +11,23 @@ from myassistant.ml import service as ml
 from myassistant.ml.schemas import PairKey
 from myassistant.notify.bot import Bot
 from myassistant.notify.logic import format_number, format_price
-from myassistant.notify.schemas import NotifyConfigUpdate
-from myassistant.notify.service import update_config
 from myassistant.notify.telegram import client_for
 from myassistant.signals.policy import RISK_POLICY
-from myassistant.signals.risk import RiskPolicy
-from tests.fixtures.decision import constant_model
-from tests.fixtures.telegram_peer import FAST_RETRY
+from tests.fixtures.decision import OPEN_POLICY, constant_model
+from tests.fixtures.telegram_peer import FAST_RETRY, set_notify_config
 
-OPEN_POLICY = RiskPolicy(
-    max_vol_norm=None, cooldown_minutes=0, max_open_positions=None, max_position_pct=None
-)
 STRANGER = 31337
 
 
 @pytest.fixture
-def bot_settings(make_settings, exchange_url, telegram_peer):
-    return make_settings(exchange_api_override=exchange_url, telegram_api_base=telegram_peer.url)
-
-
-@pytest.fixture
-def api(bot_settings, database, telegram_peer, mid_bar_clock):
+def api(exchange_telegram_settings, database, telegram_peer, mid_bar_clock):
     """Two paper positions bought a bar ago, marked at a newer close; a third pair without a model."""
     with database.session() as session:
         configdocs.put(session, RISK_POLICY, OPEN_POLICY)
-        constant_model(session, bot_settings, prob=0.8)
-        constant_model(session, bot_settings, prob=0.7, symbol="ETH/USDT")
-        update_config(
-            session, changes=NotifyConfigUpdate(token=telegram_peer.token, chat_id=telegram_peer.chat_id)
-        )
-    with TestClient(create_app(bot_settings, database=database)) as client:
+        constant_model(session, exchange_telegram_settings, prob=0.8)
+        constant_model(session, exchange_telegram_settings, prob=0.7, symbol="ETH/USDT")
+        set_notify_config(session, telegram_peer)
+    with TestClient(create_app(exchange_telegram_settings, database=database)) as client:
         watchlist = [
             {"symbol": "BTC/USDT"},
             {"symbol": "ETH/USDT"},
@@ -56,10 +43,10 @@ def api(bot_settings, database, telegram_peer, mid_bar_clock):
 
 
 @pytest.fixture
-def bot(database, bot_settings):
+def bot(database, exchange_telegram_settings):
     built = Bot(
         database=database,
-        settings=bot_settings,
+        settings=exchange_telegram_settings,
         client_builder=lambda settings, token, sleep: client_for(
             settings, token, retry=FAST_RETRY, sleep=sleep, timeout_s=2.0
         ),

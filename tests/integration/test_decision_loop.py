@@ -17,12 +17,8 @@ from myassistant.signals.policy import RISK_POLICY
 from myassistant.signals.risk import RiskPolicy
 from myassistant.signals.tables import SignalEvent
 from myassistant.trading import service as broker
-from tests.fixtures.decision import LAST_CLOSED, constant_model
+from tests.fixtures.decision import LAST_CLOSED, OPEN_POLICY, constant_model
 from tests.fixtures.exchange_peer import TEST_CLIENT_OPTIONS
-
-OPEN_POLICY = RiskPolicy(
-    max_vol_norm=None, cooldown_minutes=0, max_open_positions=None, max_position_pct=None
-)
 
 
 @pytest.fixture

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import httpx
 import pytest
 
@@ -14,6 +9,7 @@ from myassistant import demo
 from myassistant.core.db import Database
 from myassistant.peers.server import free_port
 from tests.conftest import using_postgres
+from tests.fixtures.cli_process import serving_cli
 
 
 @pytest.mark.slow
@@ -59,31 +55,13 @@ def test_demo_keeps_its_own_database_unless_told_otherwise(make_settings) -> Non
 @pytest.mark.skipif(using_postgres(), reason="the demo's own database is SQLite")
 def test_demo_command_runs_the_pipeline_then_serves(tmp_path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "API_TOKEN", "HOST"}}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "myassistant.cli", "demo", "--port", str(port), "--pairs", "1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "the demo did not start serving"
-            time.sleep(0.5)
+    command = ("demo", "--port", str(port), "--pairs", "1")
+    with serving_cli(
+        *command, port=port, cwd=tmp_path, start_timeout_s=120, poll_s=0.5, stop_timeout_s=30
+    ) as demo_process:
         events = httpx.get(f"http://127.0.0.1:{port}/signals/recent").json()
         assert len(events) == 1
         assert (tmp_path / "data" / "demo.db").exists()
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=30)[0]
+    output = demo_process.output
     assert "telegram: 1 messages delivered" in output
     assert "make_signals   ok" in output

@@ -10,15 +10,9 @@ from myassistant.cli import app
 from myassistant.core.locks import held_lock
 from myassistant.jobs.runner import JobLocks
 from myassistant.jobs.tables import JobRun
+from tests.factories import job_runs
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(monkeypatch, database_url, tmp_path) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
-    monkeypatch.delenv("API_TOKEN", raising=False)
 
 
 def test_fetch_then_analyze_from_the_command_line(cli_env, news_peer_urls) -> None:
@@ -51,16 +45,11 @@ def test_peer_news_command_is_registered() -> None:
     assert result.exit_code == 0 and "--port" in result.output
 
 
-def _job_runs(database) -> list[tuple[str, str, str]]:
-    with database.session(write=False) as session:
-        return [(r.job, r.source, r.status) for r in session.scalars(select(JobRun).order_by(JobRun.id))]
-
-
-def test_news_commands_are_recorded_as_cli_job_runs(cli_env, database, news_peer_urls) -> None:
+def test_news_commands_are_recorded_as_clijob_runs(cli_env, database, news_peer_urls) -> None:
     feed = news_peer_urls.url("ru-1251")
     assert runner.invoke(app, ["fetch-news", "--feed", feed, "--limit", "2"]).exit_code == 0
     assert runner.invoke(app, ["analyze-news"]).exit_code == 0
-    assert _job_runs(database) == [("fetch_news", "cli", "ok"), ("analyze_news", "cli", "ok")]
+    assert job_runs(database) == [("fetch_news", "cli", "ok"), ("analyze_news", "cli", "ok")]
     with database.session(write=False) as session:
         fetched = session.scalars(select(JobRun).where(JobRun.job == "fetch_news")).one()
     assert [(r["url"], r["status"], r["new"]) for r in fetched.stats["results"]] == [(feed, "ok", 2)]
@@ -75,4 +64,4 @@ def test_a_news_command_while_its_job_runs_answers_already_running(
         result = runner.invoke(app, [command])
     assert result.exit_code == 1
     assert f"job {job!r} is already running" in result.output
-    assert _job_runs(database) == []
+    assert job_runs(database) == []

@@ -22,10 +22,8 @@ from myassistant.notify.bot import (
     is_configured_chat,
 )
 from myassistant.notify.logic import EquityView, PositionLine, SignalLine
-from myassistant.notify.schemas import NotifyConfigUpdate
-from myassistant.notify.service import update_config
 from myassistant.notify.telegram import client_for
-from tests.fixtures.telegram_peer import FAST_RETRY
+from tests.fixtures.telegram_peer import FAST_RETRY, set_notify_config
 
 STRANGER = 31337
 OTHER_TOKEN = "987654321:AAF" + "k" * 32
@@ -34,9 +32,8 @@ OTHER_TOKEN = "987654321:AAF" + "k" * 32
 @pytest.fixture
 def configure(database, telegram_peer):
     def apply(**fields: object) -> None:
-        values = {"token": telegram_peer.token, "chat_id": telegram_peer.chat_id} | fields
         with database.session() as session:
-            update_config(session, changes=NotifyConfigUpdate(**values))
+            set_notify_config(session, telegram_peer, **fields)
 
     apply()
     return apply
@@ -276,9 +273,7 @@ def test_channels_and_groups_match_by_username_or_id() -> None:
     assert not is_configured_chat({"id": 100}, None)
 
 
-def test_the_bot_command_refuses_to_start_without_a_config(database_url, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+def test_the_bot_command_refuses_to_start_without_a_config(cli_env) -> None:
     result = CliRunner().invoke(cli_app, ["bot", "--poll-timeout", "0"])
     assert result.exit_code == 2, result.output
     assert "needs a token and a chat_id" in result.output

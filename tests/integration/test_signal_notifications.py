@@ -12,36 +12,27 @@ from sqlalchemy import select
 
 from myassistant.core import configdocs
 from myassistant.notify import service as notify
-from myassistant.notify.schemas import NotificationResult, NotifyConfigUpdate
-from myassistant.notify.service import maybe_send_signal_notification, update_config
+from myassistant.notify.schemas import NotificationResult
+from myassistant.notify.service import maybe_send_signal_notification
 from myassistant.notify.tables import Notification
 from myassistant.notify.telegram import client_for
 from myassistant.signals import service
 from myassistant.signals.policy import RISK_POLICY
-from myassistant.signals.risk import RiskPolicy
 from myassistant.signals.schemas import SignalOutcome
 from myassistant.signals.tables import SignalEvent
 from myassistant.trading import service as broker
-from tests.fixtures.decision import constant_model
-from tests.fixtures.telegram_peer import FAST_RETRY
+from tests.fixtures.decision import OPEN_POLICY, constant_model
+from tests.fixtures.telegram_peer import FAST_RETRY, set_notify_config
 
-OPEN_POLICY = RiskPolicy(
-    max_vol_norm=None, cooldown_minutes=0, max_open_positions=None, max_position_pct=None
-)
 OTHER_TOKEN = "987654321:AAF" + "k" * 32
 T = TypeVar("T")
 
 
 @pytest.fixture
-def tg_settings(make_settings, exchange_url, telegram_peer):
-    return make_settings(exchange_api_override=exchange_url, telegram_api_base=telegram_peer.url)
-
-
-@pytest.fixture
-def world(database, tg_settings, mid_bar_clock, fast_delivery):
+def world(database, exchange_telegram_settings, mid_bar_clock, fast_delivery):
     with database.session() as session:
         configdocs.put(session, RISK_POLICY, OPEN_POLICY)
-    return tg_settings
+    return exchange_telegram_settings
 
 
 @pytest.fixture
@@ -49,15 +40,11 @@ def notify_on(database, telegram_peer):
     """Enable notifications to the peer's chat; keyword arguments change the default profile's rules."""
 
     def apply(*, token: str | None = None, enabled: bool = True, **rules: object) -> None:
-        changes: dict[str, object] = {
-            "enabled": enabled,
-            "token": token or telegram_peer.token,
-            "chat_id": telegram_peer.chat_id,
-        }
+        changes: dict[str, object] = {"enabled": enabled, "token": token or telegram_peer.token}
         if rules:
             changes["profiles"] = {"default": rules}
         with database.session() as session:
-            update_config(session, changes=NotifyConfigUpdate(**changes))
+            set_notify_config(session, telegram_peer, **changes)
 
     apply()
     return apply

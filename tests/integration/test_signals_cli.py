@@ -8,18 +8,11 @@ from tests.fixtures.decision import constant_model
 runner = CliRunner()
 
 
-def _env(monkeypatch, peer_settings, database_url) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("ARTIFACTS_DIR", str(peer_settings.artifacts_dir))
-    monkeypatch.setenv("EXCHANGE_API_OVERRIDE", peer_settings.exchange_api_override)
-
-
 def test_signals_for_one_pair_trades_and_records_a_job_run(
-    monkeypatch, peer_settings, database, database_url, mid_bar_clock
+    cli_env_with_exchange, peer_settings, database, mid_bar_clock
 ) -> None:
     with database.session() as session:
         constant_model(session, peer_settings, prob=0.8)
-    _env(monkeypatch, peer_settings, database_url)
     result = runner.invoke(app, ["signals", "--symbol", "BTC/USDT"])
     assert result.exit_code == 0, result.output
     assert "new events" in result.output
@@ -31,21 +24,17 @@ def test_signals_for_one_pair_trades_and_records_a_job_run(
     assert run.stats["orders"] == 1
 
 
-def test_signals_without_a_model_reports_the_pair_error(
-    monkeypatch, peer_settings, database_url, mid_bar_clock
-) -> None:
-    _env(monkeypatch, peer_settings, database_url)
+def test_signals_without_a_model_reports_the_pair_error(cli_env_with_exchange, mid_bar_clock) -> None:
     result = runner.invoke(app, ["signals", "--symbol", "BTC/USDT", "--no-trade"])
     assert result.exit_code == 0
     assert "no model for bybit BTC/USDT 15m h12" in result.output
 
 
 def test_signals_for_one_pair_with_no_trade_signals_but_places_no_order(
-    monkeypatch, peer_settings, database, database_url, mid_bar_clock
+    cli_env_with_exchange, peer_settings, database, mid_bar_clock
 ) -> None:
     with database.session() as session:
         constant_model(session, peer_settings, prob=0.8)
-    _env(monkeypatch, peer_settings, database_url)
     result = runner.invoke(app, ["signals", "--symbol", "BTC/USDT", "--no-trade"])
     assert result.exit_code == 0, result.output
     from myassistant.jobs.service import recent_runs

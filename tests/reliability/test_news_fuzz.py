@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
 
 from myassistant.api.app import create_app
+from tests.reliability.fuzzing import fuzz_operation
 
 FETCH_PATH = "/news/fetch"
 
@@ -19,19 +19,7 @@ def test_news_reads_and_analyze_never_answer_5xx(make_settings, database) -> Non
     fuzzed = [op for op in operations if op.path != FETCH_PATH]
     assert len(fuzzed) == 5
     for operation in fuzzed:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=40,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def run(case) -> None:
-            case.call_and_validate(checks=[not_a_server_error])
-
-        run()
+        fuzz_operation(operation, max_examples=40)
 
 
 # Feed URLs stay on loopback (a closed port, or nothing like a URL at all), so fuzzing sends no traffic out.

@@ -6,11 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from myassistant.signals.risk import BrokerState, RiskInputs, RiskPolicy, evaluate
+from tests.fixtures.decision import OPEN_POLICY
 
 CLOSE = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-OPEN_POLICY = RiskPolicy(
-    max_vol_norm=None, cooldown_minutes=0, max_open_positions=None, max_position_pct=None
-)
 CALM_BROKER = BrokerState(equity=10_000, open_positions=0, symbol_position_value=0, order_notional=1_000)
 
 
