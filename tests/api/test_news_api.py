@@ -144,4 +144,4 @@ def test_news_routes_carry_the_news_tag(news_client) -> None:
     news_ops = [
         op for path, ops in schema["paths"].items() if path.startswith("/news/") for op in ops.values()
     ]
-    assert len(news_ops) == 6 and all(op["tags"] == ["News"] for op in news_ops)
+    assert len(news_ops) == 8 and all(op["tags"] == ["News"] for op in news_ops)

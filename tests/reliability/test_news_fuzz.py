@@ -13,11 +13,11 @@ from tests.reliability.fuzzing import fuzz_operation
 FETCH_PATH = "/news/fetch"
 
 
-def test_news_reads_and_analyze_never_answer_5xx(make_settings, database) -> None:
+def test_news_reads_analyze_and_fetch_config_never_answer_5xx(make_settings, database) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
     operations = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith("/news/")]
     fuzzed = [op for op in operations if op.path != FETCH_PATH]
-    assert len(fuzzed) == 5
+    assert len(fuzzed) == 7  # five reads and analyze, GET/POST /news/fetch_config
     for operation in fuzzed:
         fuzz_operation(operation, max_examples=40)
 
