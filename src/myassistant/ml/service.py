@@ -596,15 +596,14 @@ def training_bars(policy: ModelPolicy) -> int:
 
 def _stored_since(session: Session, pair: PairKey, start_ms: int) -> tuple[int, int | None]:
     """How many bars are stored from `start_ms` on, and the first one's open time (ms)."""
-    prices = market.load_prices(
+    count, first = market.stored_span(
         session,
         exchange=pair.exchange,
         symbol=pair.symbol,
         timeframe=pair.timeframe,
         start=market_logic.from_ms(start_ms),
     )
-    first = market_logic.to_ms(prices.index[0].to_pydatetime()) if len(prices) else None
-    return len(prices), first
+    return count, None if first is None else market_logic.to_ms(first)
 
 
 def ensure_history(
