@@ -214,3 +214,21 @@ def test_train_missing_progress_counts_only_the_pairs_it_works_on(api, database,
     stats = ml_jobs.train_missing(JobContext(database, peer_settings, "cli", params=params))
     assert [p["symbol"] for p in stats["pairs"]] == ["BTC/USDT"]
     assert calls == [(1, 1, "BTC/USDT: failed")]
+
+
+def test_models_and_datasets_use_the_paper_brokers_fee_and_slippage(api, peer_settings) -> None:
+    costs = {"fee_bps": 20.0, "slippage_bps": 0.0}
+    assert api.post("/trade/paper/settings", json=costs).status_code == 200
+    trained = api.post("/model/train", json={"symbol": "BTC/USDT", "timeframe": "1h", "horizon_steps": 4})
+    assert trained.status_code == 200, trained.text
+    meta_file = models_dir(peer_settings.artifacts_dir) / trained.json()["run"]["meta_file"]
+    assert json.loads(meta_file.read_text())["costs"] == costs
+    _watch(api, "ETH/USDT")
+    [missing] = _missing(api)["pairs"]
+    run = next(r for r in api.get("/model/runs", params={"symbol": "ETH/USDT"}).json())
+    assert missing["action"] == "trained"
+    meta = json.loads((models_dir(peer_settings.artifacts_dir) / run["meta_file"]).read_text())
+    assert meta["costs"] == costs
+    built = api.post("/dataset/build", json={"symbol": "BTC/USDT", "timeframe": "1h", "horizon_steps": 4})
+    assert built.status_code == 200, built.text
+    assert (built.json()["params"]["fee_bps"], built.json()["params"]["slippage_bps"]) == (20.0, 0.0)

@@ -37,12 +37,12 @@ def build(session: Session, *, settings: Settings, request: DatasetBuildRequest)
     """
     pair = request.pair(settings)
     policy = service.get_policy(session)
+    costs = service.training_costs(session)
     bars = request.bars if request.bars is not None or request.start is not None else policy.train_bars
     frames = service.load_frames(
         session, settings=settings, pair=pair, start=request.start, end=request.end, bars=bars
     )
     session.commit()  # nothing held while computing
-    costs = service.Costs()
     rates = rates_from_bps(costs.fee_bps, costs.slippage_bps)
     dataset = dataset_from_frames(
         frames, symbol=pair.symbol, timeframe=pair.timeframe, horizon_steps=pair.horizon_steps, rates=rates

@@ -58,6 +58,7 @@ from myassistant.ml.training import (
 )
 from myassistant.news import service as news_service
 from myassistant.trading.costs import DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS, rates_from_bps
+from myassistant.trading.service import broker_settings
 
 logger = logging.getLogger("myassistant.ml")
 NEWS_LOOKBACK = timedelta(hours=max(NEWS_WINDOWS_H))
@@ -76,6 +77,12 @@ class TrainingCrashed(DomainError):
 class Costs:
     fee_bps: float = DEFAULT_FEE_BPS
     slippage_bps: float = DEFAULT_SLIPPAGE_BPS
+
+
+def training_costs(session: Session) -> Costs:
+    """The paper broker's fee and slippage: models are labelled and judged with what trades pay."""
+    broker = broker_settings(session)
+    return Costs(fee_bps=float(broker.fee_bps), slippage_bps=float(broker.slippage_bps))
 
 
 @dataclass(frozen=True)
@@ -676,6 +683,7 @@ def train_pair(
     """
     key = as_pair_key(pair)
     policy = get_policy(session)
+    costs = training_costs(session)
     started = time.perf_counter()
     history: HistoryRead | None = None
     try:
@@ -687,7 +695,9 @@ def train_pair(
     except DomainError as exc:
         return PairTrainingResult(_failed(session, key, source, exc, time.perf_counter() - started), history)
     session.commit()  # nothing held while training
-    attempt = attempt_fit(settings=settings, pair=key, frames=frames, policy=policy, config=config)
+    attempt = attempt_fit(
+        settings=settings, pair=key, frames=frames, policy=policy, costs=costs, config=config
+    )
     attempt = replace(attempt, duration_s=time.perf_counter() - started)
     return PairTrainingResult(
         record_attempt(session, settings=settings, attempt=attempt, policy=policy, source=source), history
@@ -743,6 +753,7 @@ def train_missing(
     from myassistant.ml.fanout import train_many  # fanout builds on this module
 
     policy = get_policy(session)
+    costs = training_costs(session)
     found = pairs_health(session, pairs=watchlist_pairs(session, settings=settings), policy=policy)
     session.commit()
     done: dict[tuple[str, str, str, int], PairTrainOutcome] = {}
@@ -775,6 +786,7 @@ def train_missing(
         frames_for=functools.partial(training_frames, bars=policy.train_bars),
         policy=policy,
         n_jobs=n_jobs,
+        costs=costs,
         config=config,
         source=source,
         on_result=lambda trained: report(
