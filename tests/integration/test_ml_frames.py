@@ -132,3 +132,29 @@ def test_the_live_row_of_an_earlier_bar_equals_its_full_history_row(session, set
         service.live_feature_row(
             session, settings=settings, pair=PAIR, bar_ts=(bar + HOUR / 2).to_pydatetime()
         )
+
+
+def test_pairs_sharing_a_news_memo_read_the_news_window_once_and_get_the_same_rows(
+    session, settings, stored, monkeypatch
+) -> None:
+    prices, _news = stored
+    store_prices(
+        session,
+        make_prices(BARS, seed=6, timeframe="1h"),
+        exchange="bybit",
+        symbol="ETH/USDT",
+        timeframe="1h",
+    )
+    pairs = [pair_key(symbol=s, timeframe="1h", horizon_steps=4) for s in ("BTC/USDT", "ETH/USDT")]
+    alone = [service.live_feature_row(session, settings=settings, pair=p).features for p in pairs]
+
+    reads = []
+    original = news_service.annotated_news_frame
+    monkeypatch.setattr(
+        news_service, "annotated_news_frame", lambda *a, **k: reads.append(k) or original(*a, **k)
+    )
+    memo = service.NewsMemo()
+    shared = [service.live_feature_row(session, settings=settings, pair=p, news=memo).features for p in pairs]
+    assert len(reads) == 1
+    for own, together in zip(alone, shared, strict=True):
+        pd.testing.assert_frame_equal(own, together)

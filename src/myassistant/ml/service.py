@@ -560,16 +560,47 @@ class LiveRow(NamedTuple):
         return len(self.prices) >= WARMUP_BARS
 
 
+class NewsMemo:
+    """News reads shared by the live rows of one pass over the watchlist.
+
+    Every pair of a timeframe sees the same news window at the same bar, so a scan reads it (and
+    the news history start) once instead of once per pair. Frames are read-only to their users.
+    """
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[pd.Timestamp, str], pd.DataFrame] = {}
+        self._history_read = False
+        self._history_start: datetime | None = None
+
+    def frame(self, session: Session, bar: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+        """The articles the news windows of `bar` (a one-row price frame) see."""
+        key = (bar.index[-1], timeframe)
+        if key not in self._frames:
+            self._frames[key] = _news_for(session, bar, timeframe)
+        return self._frames[key]
+
+    def history_start(self, session: Session) -> datetime | None:
+        if not self._history_read:
+            self._history_start, self._history_read = news_service.news_history_start(session), True
+        return self._history_start
+
+
 def live_feature_row(
-    session: Session, *, settings: Settings, pair: PairLike, bar_ts: datetime | None = None
+    session: Session,
+    *,
+    settings: Settings,
+    pair: PairLike,
+    bar_ts: datetime | None = None,
+    news: NewsMemo | None = None,
 ) -> LiveRow:
     """The features of the pair's newest stored bar (or of `bar_ts`), from WARMUP_BARS bars of history.
 
     For the decision loop: stable signature. Stored bars are closed bars, so by default `bar_ts` is
     the last closed bar the store knows; comparing it with the clock (is it the latest?) is the
     caller's call. PreconditionFailed (412) when no prices are stored (or not the bar asked for).
-    `settings` is unused today.
+    `settings` is unused today; `news` shares news reads across the pairs of one scan.
     """
+    news = news or NewsMemo()
     key = as_pair_key(pair)
     prices = market.load_prices(
         session,
@@ -585,10 +616,10 @@ def live_feature_row(
         raise _no_prices(key, f"the bar of {bar_ts.isoformat()} is not stored")
     features = build_features(
         prices,
-        _news_for(session, prices.iloc[-1:], key.timeframe),
+        news.frame(session, prices.iloc[-1:], key.timeframe),
         symbol=key.symbol,
         timeframe=key.timeframe,
-        news_since=news_service.news_history_start(session),
+        news_since=news.history_start(session),
     )
     return LiveRow(bar_ts=prices.index[-1].to_pydatetime(), features=features.iloc[-1:], prices=prices)
 

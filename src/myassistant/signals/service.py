@@ -30,7 +30,7 @@ from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS
 from myassistant.ml.predictors import top_contributions
 from myassistant.ml.registry import LoadedModel, load_model_for
 from myassistant.ml.schemas import PairKey
-from myassistant.ml.service import ensure_history, live_feature_row
+from myassistant.ml.service import NewsMemo, ensure_history, live_feature_row
 from myassistant.news import service as news
 from myassistant.news.lexicon import coin_tag_for_symbol
 from myassistant.notify import service as notify
@@ -88,13 +88,14 @@ def make_signal(
     source: str,
     trade: bool = False,
     refresh_error: str | None = None,
+    news: NewsMemo | None = None,
 ) -> SignalOutcome:
     """Predict on the last closed bar, apply the risk policy, store the event once, then act on it.
 
     A new event (and its paper order) is committed before Telegram is asked, so a failing
     notification never loses the signal; a stored one neither trades nor notifies again.
     `refresh_error`: the caller already tried to refresh the pair's prices and this is why it
-    failed; the exchange is not asked again.
+    failed; the exchange is not asked again. `news`: news reads shared with the other pairs of a scan.
     """
     bar_dt = _last_closed_bar(session, settings, pair, refresh_error=refresh_error)
     stored = event_for_bar(session, pair, bar_dt)
@@ -108,7 +109,7 @@ def make_signal(
         timeframe=pair.timeframe,
         horizon_steps=pair.horizon_steps,
     )
-    live = live_feature_row(session, settings=settings, pair=pair, bar_ts=bar_dt)
+    live = live_feature_row(session, settings=settings, pair=pair, bar_ts=bar_dt, news=news)
     prices, row = live.prices, live.features.iloc[0]
     price = float(prices["close"].iloc[-1])
     prob = float(model.predict(_model_input(row, model))[0])
@@ -472,6 +473,7 @@ def scan(
     `refresh_errors`: series whose prices the caller failed to refresh, with why (see make_signal).
     """
     refresh_errors = refresh_errors or {}
+    news = NewsMemo()
     results = []
     for pair in pairs:
         try:
@@ -483,6 +485,7 @@ def scan(
                     source=source,
                     trade=trade,
                     refresh_error=refresh_errors.get((pair.exchange, pair.symbol, pair.timeframe)),
+                    news=news,
                 )
             results.append(ScanResult(**pair.__dict__, outcome=outcome))
         except DomainError as exc:
