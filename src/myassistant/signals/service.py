@@ -8,7 +8,6 @@ with `created=False` and triggers nothing downstream, so retries and concurrent 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,6 +25,7 @@ from myassistant.core.db import Database, insert_ignoring_conflicts
 from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
 from myassistant.market import logic as market_logic
 from myassistant.market import service as market
+from myassistant.market.logic import Pair
 from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS
 from myassistant.ml.predictors import top_contributions
 from myassistant.ml.registry import LoadedModel, load_model_for
@@ -46,23 +46,15 @@ HEADLINES_IN_NOTE = 3
 CONTRIBUTIONS_IN_NOTE = 5
 
 
-@dataclass(frozen=True)
-class SignalPair:
-    exchange: str
-    symbol: str
-    timeframe: str
-    horizon_steps: int
-
-
 def resolve_pair(
     settings: Settings, *, exchange: str | None, symbol: str, timeframe: str | None, horizon_steps: int | None
-) -> SignalPair:
+) -> Pair:
     """Apply the settings' defaults and validate; 422 names what is wrong."""
     exchange = exchange or settings.default_exchange
     timeframe = timeframe or settings.default_timeframe
     try:
         market_logic.timeframe_ms(timeframe)
-        return SignalPair(
+        return Pair(
             exchange=market_logic.normalise_exchange(exchange),
             symbol=market_logic.normalise_symbol(symbol),
             timeframe=timeframe,
@@ -84,7 +76,7 @@ def make_signal(
     session: Session,
     *,
     settings: Settings,
-    pair: SignalPair,
+    pair: Pair,
     source: str,
     trade: bool = False,
     refresh_error: str | None = None,
@@ -127,7 +119,7 @@ def make_signal(
     return outcome
 
 
-def event_for_bar(session: Session, pair: SignalPair, bar_dt: datetime) -> SignalEvent | None:
+def event_for_bar(session: Session, pair: Pair, bar_dt: datetime) -> SignalEvent | None:
     query = select(SignalEvent).where(
         SignalEvent.exchange == pair.exchange,
         SignalEvent.symbol == pair.symbol,
@@ -199,7 +191,7 @@ def _recent_query(
 
 
 def _last_closed_bar(
-    session: Session, settings: Settings, pair: SignalPair, *, refresh_error: str | None
+    session: Session, settings: Settings, pair: Pair, *, refresh_error: str | None
 ) -> datetime:
     """The last closed bar; first fetch what the store lacks of the features' warm-up, unless a
     refresh already failed (`refresh_error`).
@@ -250,7 +242,7 @@ def _finite(value: Any) -> float | None:
 
 def _risk_decision(
     session: Session,
-    pair: SignalPair,
+    pair: Pair,
     bar_dt: datetime,
     prob: float,
     threshold: float,
@@ -271,7 +263,7 @@ def _risk_decision(
     return risk.evaluate(inputs, policy.current(session), _broker_state(session, pair, price))
 
 
-def _last_buy_close(session: Session, pair: SignalPair, bar_dt: datetime) -> datetime | None:
+def _last_buy_close(session: Session, pair: Pair, bar_dt: datetime) -> datetime | None:
     """When the pair's last BUY before this bar closed: cooldowns count in event time, not wall time."""
     query = (
         select(SignalEvent.bar_close)
@@ -288,7 +280,7 @@ def _last_buy_close(session: Session, pair: SignalPair, bar_dt: datetime) -> dat
     return session.scalars(query).first()
 
 
-def _broker_state(session: Session, pair: SignalPair, price: float) -> risk.BrokerState:
+def _broker_state(session: Session, pair: Pair, price: float) -> risk.BrokerState:
     marked = broker.positions(session, latest_price=latest_quotes)
     equity = broker.equity(session, latest_price=latest_quotes, marked=marked)
     held = sum(
@@ -305,7 +297,7 @@ def _broker_state(session: Session, pair: SignalPair, price: float) -> risk.Brok
 
 def _note(
     session: Session,
-    pair: SignalPair,
+    pair: Pair,
     bar_dt: datetime,
     model: LoadedModel,
     row: pd.Series,
@@ -338,7 +330,7 @@ def _json_number(value: Any) -> Any:
 
 def _store_event(
     session: Session,
-    pair: SignalPair,
+    pair: Pair,
     bar_dt: datetime,
     price: float,
     prob: float,
@@ -463,7 +455,7 @@ def scan(
     database: Database,
     *,
     settings: Settings,
-    pairs: Sequence[SignalPair],
+    pairs: Sequence[Pair],
     source: str,
     trade: bool,
     refresh_errors: Mapping[SeriesKey, str] | None = None,
@@ -493,11 +485,8 @@ def scan(
     return results
 
 
-def watchlist_pairs(session: Session, *, settings: Settings) -> list[SignalPair]:
-    return [
-        SignalPair(p.exchange, p.symbol, p.timeframe, p.horizon_steps)
-        for p in market.pairs_for_jobs(session, settings=settings)
-    ]
+def watchlist_pairs(session: Session, *, settings: Settings) -> list[Pair]:
+    return market.pairs_for_jobs(session, settings=settings)
 
 
 def summarise(results: Sequence[ScanResult]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def automation_run(body: RunRequest, request: Request, database: DatabaseDep, se
         service.start_in_background(**common)
         return JSONResponse(RunAccepted(job=name).model_dump(), status_code=status.HTTP_202_ACCEPTED)
     outcome = service.run_now(**common)
-    return JobOutcomeRead(**outcome.__dict__)
+    return outcome
 
 
 def _pick(body: RunRequest, jobs: JobTable, actions: JobTable) -> tuple[JobTable, str]:
