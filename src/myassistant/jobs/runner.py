@@ -88,6 +88,31 @@ def _no_progress(_done: int, _total: int, _label: str) -> None:
     return None
 
 
+# What a job keeps of its items' failures in job_runs stats (stored every few minutes).
+MAX_LISTED_FAILURES = 20
+MAX_ITEM_ERROR_LENGTH = 300
+
+
+def listed_failures(
+    failed: Mapping[str, str | None],
+    total: int,
+    *,
+    items: str,
+    all_failed: type[DomainError] | None = None,
+) -> dict[str, str | None]:
+    """The first failures for the stats; raises `all_failed` when given and every one of `total` failed."""
+    if all_failed is not None and total and len(failed) == total:
+        raise all_failed(
+            f"all {len(failed)} {items} failed: " + "; ".join(f"{k}: {e}" for k, e in failed.items())
+        )
+    return dict(list(failed.items())[:MAX_LISTED_FAILURES])
+
+
+def short_error(error: str | None) -> str | None:
+    """An item's error cut to what a stats row keeps."""
+    return error and error[:MAX_ITEM_ERROR_LENGTH]
+
+
 # What a run returns is what the API shows: one declaration of its fields.
 JobOutcome = JobOutcomeRead
 

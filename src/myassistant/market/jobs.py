@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from myassistant.core.errors import UpstreamError
-from myassistant.jobs.runner import JobContext, parse_params, progress_of
+from myassistant.jobs.runner import JobContext, listed_failures, parse_params, progress_of, short_error
 from myassistant.market import service
 from myassistant.market.schemas import DiscoverRequest, FetchPricesResult, PricesFetchRequest
 
-MAX_LISTED_FAILURES = 20
 # Per-pair rows kept in the stats (stored in job_runs every 15 minutes); a larger watchlist is cut.
 MAX_LISTED_PAIRS = 200
-MAX_ERROR_LENGTH = 300
 
 
 def fetch_prices(context: JobContext) -> dict[str, Any]:
@@ -34,16 +32,15 @@ def fetch_prices(context: JobContext) -> dict[str, Any]:
     results = response.results
     failed = {f"{r.exchange} {r.symbol} {r.timeframe}": r.error for r in results if r.error}
     watchlist_run = request.symbol is None and request.symbols is None
-    if watchlist_run and results and len(failed) == len(results):
-        raise UpstreamError(
-            f"all {len(failed)} pairs failed: " + "; ".join(f"{p}: {e}" for p, e in failed.items())
-        )
+    listed = listed_failures(
+        failed, len(results), items="pairs", all_failed=UpstreamError if watchlist_run else None
+    )
     return {
         "pairs": len(results),
         "new_bars": response.new_bars,
         "backfilled_bars": sum(r.backfilled_bars for r in results),
         "failed": len(failed),
-        "errors": dict(list(failed.items())[:MAX_LISTED_FAILURES]),
+        "errors": listed,
         "results": [_pair_row(r) for r in results[:MAX_LISTED_PAIRS]],
     }
 
@@ -55,7 +52,7 @@ def _pair_row(result: FetchPricesResult) -> dict[str, Any]:
         "timeframe": result.timeframe,
         "new_bars": result.new_bars,
         "last_bar": result.last_bar.isoformat() if result.last_bar else None,
-        "error": result.error and result.error[:MAX_ERROR_LENGTH],
+        "error": short_error(result.error),
     }
 
 

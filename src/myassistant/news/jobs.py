@@ -7,12 +7,9 @@ from typing import Any
 from pydantic import field_validator
 
 from myassistant.core.errors import InvalidInput, UpstreamUnavailable
-from myassistant.jobs.runner import JobContext, parse_params, progress_of
+from myassistant.jobs.runner import JobContext, listed_failures, parse_params, progress_of, short_error
 from myassistant.news import service
 from myassistant.news.schemas import AnalyzeRequest, FeedResult, FetchRequest
-
-MAX_LISTED_FAILURES = 20
-MAX_ERROR_LENGTH = 300
 
 
 class FetchNewsParams(FetchRequest):
@@ -46,17 +43,19 @@ def fetch_news(context: JobContext) -> dict[str, Any]:
             progress=lambda done, total: progress(done, total, ""),
         )
     failed = {result.url: result.error for result in report.feeds if result.status == "error"}
-    if request.feeds is None and report.feeds and len(failed) == len(report.feeds):
-        raise UpstreamUnavailable(
-            f"all {len(failed)} feeds failed: " + "; ".join(f"{u}: {e}" for u, e in failed.items())
-        )
+    listed = listed_failures(
+        failed,
+        len(report.feeds),
+        items="feeds",
+        all_failed=UpstreamUnavailable if request.feeds is None else None,
+    )
     return {
         "feeds": len(report.feeds),
         "new": report.new,
         "duplicate": report.duplicate,
         "not_modified": report.not_modified,
         "errors": report.errors,
-        "failed_feeds": dict(list(failed.items())[:MAX_LISTED_FAILURES]),
+        "failed_feeds": listed,
         # At most MAX_FEEDS_PER_FETCH rows, so the stored stats stay small.
         "results": [_feed_row(result) for result in report.feeds],
     }
@@ -68,7 +67,7 @@ def _feed_row(result: FeedResult) -> dict[str, Any]:
         "status": result.status,
         "new": result.new,
         "duplicate": result.duplicate,
-        "error": result.error and result.error[:MAX_ERROR_LENGTH],
+        "error": short_error(result.error),
     }
 
 
