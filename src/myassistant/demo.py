@@ -116,12 +116,11 @@ def run_pipeline(
     for kind, name, params in steps:
         if on_step:
             on_step(name)
-        table = catalog.job_table() if kind == "job" else catalog.action_table()
         summary.steps.append(
             service.run_now(
                 database=database,
                 settings=settings,
-                jobs=table,
+                jobs=catalog.table(kind),
                 locks=locks,
                 name=name,
                 source="demo",

@@ -114,13 +114,12 @@ def run_job_command(
     from myassistant.jobs.runner import PROGRESS_PARAM, JobLocks
 
     settings = load_settings()
-    tables = {"job": catalog.job_table, "action": catalog.action_table, "task": catalog.task_table}
     try:
         with open_database(settings) as database, progress_bar(activity or name) as progress:
             outcome = jobs.run_now(
                 database=database,
                 settings=settings,
-                jobs=tables[kind](),
+                jobs=catalog.table(kind),
                 locks=JobLocks(database, settings),
                 name=name,
                 source="cli",

@@ -12,19 +12,17 @@ def bot(
     poll_timeout: int = typer.Option(25, min=0, max=50, help="seconds each getUpdates long poll waits"),
 ) -> None:
     """Run the two-way Telegram bot: answers commands from the configured chat only (Ctrl+C stops it)."""
-    from myassistant.core.locks import held_lock, lock_dir_for, named_lock
+    from myassistant.core.locks import held_lock
     from myassistant.core.logging import setup_logging
-    from myassistant.notify.bot import BOT_LOCK, Bot, run_until_interrupted
+    from myassistant.notify.bot import Bot, bot_lock, run_until_interrupted
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.secret_values())
-    with open_database(settings) as database:
-        lock = named_lock(database, BOT_LOCK, lock_dir=lock_dir_for(database, settings.artifacts_dir))
-        with held_lock(lock) as got:
-            if not got:
-                fail("another bot is already running against this database")
-            telegram_bot = Bot(database=database, settings=settings, poll_timeout_s=poll_timeout)
-            console.print(f"bot polling {settings.telegram_api_base} (Ctrl+C stops it)")
-            run_until_interrupted(telegram_bot)
+    with open_database(settings) as database, held_lock(bot_lock(database, settings)) as got:
+        if not got:
+            fail("another bot is already running against this database")
+        telegram_bot = Bot(database=database, settings=settings, poll_timeout_s=poll_timeout)
+        console.print(f"bot polling {settings.telegram_api_base} (Ctrl+C stops it)")
+        run_until_interrupted(telegram_bot)
     if telegram_bot.failure:
         fail("bot stopped:", telegram_bot.failure, code=EXIT_REFUSED)

@@ -111,3 +111,8 @@ def action_table() -> JobTable:
 
 def task_table() -> JobTable:
     return JobTable(TASKS, kind="task")
+
+
+def table(kind: str) -> JobTable:
+    """The table of a kind: "job", "action" or "task"."""
+    return {"job": job_table, "action": action_table, "task": task_table}[kind]()

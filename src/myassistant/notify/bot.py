@@ -26,7 +26,7 @@ from myassistant.core import clock, configdocs
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
-from myassistant.core.locks import lock_dir_for, named_lock
+from myassistant.core.locks import NamedLock, lock_dir_for, named_lock
 from myassistant.jobs.catalog import job_table
 from myassistant.jobs.service import SchedulerView, last_runs
 from myassistant.notify import logic, providers
@@ -59,6 +59,11 @@ ERROR_BACKOFF_S = 5.0
 # One poller per database: `myassistant bot` and the in-service bot take the same lock.
 BOT_LOCK = "telegram-bot"
 T = TypeVar("T")
+
+
+def bot_lock(database: Database, settings: Settings) -> NamedLock:
+    """The lock a Telegram poller holds for this database."""
+    return named_lock(database, BOT_LOCK, lock_dir=lock_dir_for(database, settings.artifacts_dir))
 
 
 # Telegram keeps an unconfirmed update for at most 24 hours, and only after a week without updates
@@ -439,7 +444,7 @@ class BotService:
         self.stop = threading.Event()
         self.election_interval_s = election_interval_s
         self.restart_after_s = restart_after_s
-        self._lock = named_lock(database, BOT_LOCK, lock_dir=lock_dir_for(database, settings.artifacts_dir))
+        self._lock = bot_lock(database, settings)
         self.bot = Bot(
             database=database,
             settings=settings,
