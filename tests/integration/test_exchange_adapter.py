@@ -8,7 +8,8 @@ import ccxt
 import pytest
 
 from myassistant.core.errors import InvalidInput, UpstreamUnavailable
-from myassistant.market.exchange import CLIENTS, build_client, retry_after_seconds, rewrite_urls
+from myassistant.core.retry import retry_after_seconds
+from myassistant.market.exchange import CLIENTS, build_client, rewrite_urls
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
+from myassistant.core.retry import RetryPolicy
 from myassistant.notify.service import deliver
 from myassistant.notify.telegram import (
     Attempt,
-    RetryPolicy,
     TelegramBadToken,
     TelegramChatNotFound,
     TelegramClient,
@@ -74,7 +74,7 @@ def test_429_then_success_delivers_exactly_one_message_after_retry_after(telegra
 
 def test_a_retry_after_over_the_cap_is_not_waited_out(telegram_peer) -> None:
     telegram_peer.state.fail_next("sendMessage", 429, retry_after=120)
-    policy = RetryPolicy(max_attempts=4, backoff_base_s=0.01, max_retry_after_s=30)
+    policy = RetryPolicy(attempts=4, backoff_base_s=0.01, max_retry_after_s=30)
     with telegram_peer.client(retry=policy) as client, pytest.raises(TelegramRateLimited) as excinfo:
         client.send_message(telegram_peer.chat_id, "BUY")
     assert excinfo.value.retry_after == 120 and excinfo.value.extra["retry_after"] == 120
@@ -122,7 +122,7 @@ def test_a_closed_port_is_unreachable_after_retries(telegram_peer) -> None:
     client = TelegramClient(
         telegram_peer.token,
         api_base=f"http://127.0.0.1:{free_port()}",
-        retry=RetryPolicy(max_attempts=3, backoff_base_s=0.01),
+        retry=RetryPolicy(attempts=3, backoff_base_s=0.01),
         on_attempt=attempts.append,
     )
     with client, pytest.raises(TelegramUnavailable, match="cannot reach Telegram"):
@@ -137,7 +137,7 @@ def test_the_token_never_appears_in_errors_reprs_or_logs(telegram_peer, caplog) 
     failures: list[Exception] = []
     for client in (
         telegram_peer.client(),
-        TelegramClient(token, api_base=f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(max_attempts=1)),
+        TelegramClient(token, api_base=f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(attempts=1)),
     ):
         assert token not in repr(client)
         with client:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from difflib import get_close_matches
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -27,6 +24,7 @@ import numpy.typing as npt
 
 from myassistant.core.config import Settings
 from myassistant.core.errors import DomainError, InvalidInput, UpstreamError, UpstreamUnavailable
+from myassistant.core.retry import RetryPolicy, retry_after_seconds
 from myassistant.market.logic import MarketInfo, page_ranges, timeframe_ms
 
 logger = logging.getLogger("myassistant.market.exchange")
@@ -36,25 +34,9 @@ PAGE_SIZE = 1000  # both Bybit and Binance serve at most 1000 candles per reques
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter; a server's Retry-After wins when it asks for longer."""
-
-    attempts: int = 4
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 8.0
-    max_retry_after_s: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before attempt `attempt + 1`."""
-        backoff = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
-        backoff *= 0.75 + random.random() / 2  # noqa: S311 - jitter, not cryptography
-        return float(max(backoff, retry_after or 0.0))
-
-
-@dataclass(frozen=True)
 class ClientOptions:
     timeout_s: float = 10.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(jitter=0.25))
     markets_ttl_s: float = 3600.0
     workers: int = 4
     burst_s: float = 5.0  # see _Pool.throttle
@@ -106,25 +88,6 @@ def build_client(exchange: str, *, override: str | None, timeout_s: float) -> An
     if override:
         client.urls["api"] = rewrite_urls(client.urls["api"], override)
     return client
-
-
-def retry_after_seconds(headers: Mapping[str, Any] | None, *, now: datetime | None = None) -> float | None:
-    """The Retry-After header in seconds (delta or HTTP date), if present and sane."""
-    if not headers:
-        return None
-    raw = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    reference = now or datetime.now(UTC)
-    return max(0.0, (when - reference).total_seconds())
 
 
 def _short(exc: BaseException) -> str:

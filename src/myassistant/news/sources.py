@@ -12,6 +12,7 @@ from typing import Literal, TypeVar
 import httpx
 
 from myassistant.core import http
+from myassistant.core.retry import RetryPolicy, retry_after_seconds
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 15.0
@@ -19,6 +20,7 @@ DEFAULT_CONCURRENCY = 8
 DEFAULT_RETRIES = 2
 DEFAULT_RETRY_BACKOFF_S = 0.5
 MAX_RETRY_AFTER_S = 30.0
+MAX_BACKOFF_S = 8.0
 # Answers worth asking again: the site is overloaded or restarting, not refusing us.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -130,16 +132,12 @@ async def _attempt(
 
 
 def _backoff_s(options: FetchOptions, attempt: int, retry_after_s: float | None) -> float:
-    backoff = options.retry_backoff_s * 2.0 ** (attempt - 1)
-    return max(backoff, min(retry_after_s or 0.0, MAX_RETRY_AFTER_S))
-
-
-def _retry_after_s(value: str | None) -> float | None:
-    """Retry-After in seconds (the delta form; an HTTP date is ignored)."""
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
+    policy = RetryPolicy(
+        attempts=options.retries + 1,
+        backoff_base_s=options.retry_backoff_s,
+        max_retry_after_s=MAX_RETRY_AFTER_S,
+    )
+    return policy.delay(attempt, min(retry_after_s or 0.0, MAX_RETRY_AFTER_S))
 
 
 async def _exchange(client: httpx.AsyncClient, request: FeedRequest, options: FetchOptions) -> FeedResponse:
@@ -154,7 +152,7 @@ async def _exchange(client: httpx.AsyncClient, request: FeedRequest, options: Fe
                 outcome="error",
                 http_status=status,
                 error=error,
-                retry_after_s=_retry_after_s(response.headers.get("retry-after")),
+                retry_after_s=retry_after_seconds(response.headers),
             )
         content = await _read_capped(response, options.max_bytes)
         return FeedResponse(

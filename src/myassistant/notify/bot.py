@@ -27,6 +27,7 @@ from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
 from myassistant.core.locks import NamedLock, lock_dir_for, named_lock
+from myassistant.core.retry import RetryPolicy
 from myassistant.jobs.catalog import job_table
 from myassistant.jobs.service import SchedulerView, last_runs
 from myassistant.notify import logic, providers
@@ -42,7 +43,6 @@ from myassistant.notify.logic import (
 from myassistant.notify.schemas import ChatId, Lang, NotifyConfig
 from myassistant.notify.service import get_config
 from myassistant.notify.telegram import (
-    RetryPolicy,
     TelegramBadToken,
     TelegramClient,
     TelegramConflict,
@@ -270,7 +270,7 @@ ClientBuilder = Callable[[Settings, str, Callable[[float], object]], TelegramCli
 
 
 def _default_client(settings: Settings, token: str, sleep: Callable[[float], object]) -> TelegramClient:
-    return client_for(settings, token, retry=RetryPolicy(max_attempts=3), sleep=sleep)
+    return client_for(settings, token, retry=RetryPolicy(attempts=3), sleep=sleep)
 
 
 class Bot:

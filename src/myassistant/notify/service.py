@@ -25,6 +25,7 @@ from myassistant.core.config import Settings
 from myassistant.core.db import Database, insert_ignoring_conflicts
 from myassistant.core.errors import PreconditionFailed
 from myassistant.core.logging import REDACTOR, register_secrets
+from myassistant.core.retry import RetryPolicy
 from myassistant.notify import logic
 from myassistant.notify.logic import StoredSignal, merge_profiles, render_test_message
 from myassistant.notify.schemas import (
@@ -39,7 +40,6 @@ from myassistant.notify.schemas import (
 from myassistant.notify.tables import Notification, NotificationAttempt
 from myassistant.notify.telegram import (
     Attempt,
-    RetryPolicy,
     TelegramClient,
     TelegramError,
     TelegramUnavailable,
@@ -52,7 +52,7 @@ logger = logging.getLogger("myassistant.notify")
 NOTIFY_CONFIG = configdocs.register("notify_config", NotifyConfig, secret_fields=("token",))
 
 # A person is waiting for /notify/test: retry once, and never sit out a long rate limit.
-TEST_RETRY = RetryPolicy(max_attempts=2, backoff_base_s=0.5, max_retry_after_s=5.0)
+TEST_RETRY = RetryPolicy(attempts=2, backoff_base_s=0.5, max_retry_after_s=5.0)
 
 ClientFactory = Callable[[Settings, str], TelegramClient]
 
@@ -170,7 +170,7 @@ def send_test(
 # -- signal notifications -------------------------------------------------------------------
 
 # In the background a rate limit is worth waiting out; four attempts per call, backoff 1, 2, 4 s.
-SIGNAL_RETRY = RetryPolicy(max_attempts=4, backoff_base_s=1.0, max_backoff_s=8.0, max_retry_after_s=30.0)
+SIGNAL_RETRY = RetryPolicy(attempts=4, backoff_base_s=1.0, backoff_max_s=8.0, max_retry_after_s=30.0)
 RETRY_WINDOW = timedelta(hours=24)
 RETRY_BATCH = 50
 RESERVED, SENT, FAILED = "reserved", "sent", "failed"

@@ -19,21 +19,9 @@ from myassistant.core import http
 from myassistant.core.config import Settings
 from myassistant.core.errors import UpstreamError, UpstreamUnavailable
 from myassistant.core.logging import REDACTOR, install_redaction, register_secrets
+from myassistant.core.retry import RetryPolicy
 
 ChatId = int | str
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Attempts per call and the waits between them; 429 waits `retry_after` unless over the cap."""
-
-    max_attempts: int = 4
-    backoff_base_s: float = 0.5
-    max_backoff_s: float = 8.0
-    max_retry_after_s: float = 30.0
-
-    def backoff(self, attempt: int) -> float:
-        return float(min(self.max_backoff_s, self.backoff_base_s * 2 ** (attempt - 1)))
 
 
 @dataclass(frozen=True)
@@ -214,7 +202,7 @@ class TelegramClient:
             return result
 
     def _retry_wait(self, failure: TelegramError, attempt: int, idempotent: bool) -> float | None:
-        if attempt >= self.retry.max_attempts:
+        if attempt >= self.retry.attempts:
             return None
         if isinstance(failure, TelegramRateLimited):
             wait = (
