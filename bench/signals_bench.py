@@ -41,6 +41,7 @@ from myassistant.core.config import Settings  # noqa: E402
 from myassistant.core.db import Database  # noqa: E402
 from myassistant.jobs.runner import JobContext  # noqa: E402
 from myassistant.market import service as market  # noqa: E402
+from myassistant.market.exchange import CLIENTS  # noqa: E402
 from myassistant.market.logic import is_leveraged_token, is_stable_base  # noqa: E402
 from myassistant.market.schemas import WatchlistEntryIn  # noqa: E402
 from myassistant.ml.features import FEATURE_COLUMNS  # noqa: E402
@@ -53,8 +54,9 @@ from myassistant.signals.risk import RiskPolicy  # noqa: E402
 
 NOW = datetime(2026, 1, 15, 12, 0, 30, tzinfo=UTC)
 # Cycles run 15 minutes apart in production, so ccxt's rate-limit bucket is full at each start; the
-# bench advances a frozen clock instead, and waits this long (real time) for the bucket to refill.
-REFILL_S = 3.0
+# bench advances a frozen clock instead, and waits this long (real time) for the bucket to refill:
+# the pool's whole burst allowance (a shorter wait left the bucket part-empty and timed the limiter).
+REFILL_S = CLIENTS.options.burst_s
 
 
 def xgb_model(seed: int = 0) -> XGBoostPredictor:
