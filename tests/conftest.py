@@ -39,6 +39,7 @@ pytest_plugins = [
     "tests.fixtures.telegram_peer",
     "tests.fixtures.news_peer",
     "tests.fixtures.exchange_peer",
+    "tests.fixtures.browser",
 ]
 
 
