@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.timing import percentiles  # noqa: E402
 from tests.fixtures.ml import register_run  # noqa: E402
 
+from myassistant.catalog import signals as signal_jobs  # noqa: E402
 from myassistant.core import clock, configdocs, migrate  # noqa: E402
 from myassistant.core.config import Settings  # noqa: E402
 from myassistant.core.db import Database  # noqa: E402
@@ -48,7 +49,6 @@ from myassistant.ml.features import FEATURE_COLUMNS  # noqa: E402
 from myassistant.ml.predictors import XGBoostPredictor  # noqa: E402
 from myassistant.peers.exchange import DEFAULT_MARKETS  # noqa: E402
 from myassistant.peers.server import free_port  # noqa: E402
-from myassistant.signals import jobs as signal_jobs  # noqa: E402
 from myassistant.signals.policy import RISK_POLICY  # noqa: E402
 from myassistant.signals.risk import RiskPolicy  # noqa: E402
 

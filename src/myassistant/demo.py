@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from myassistant import catalog
 from myassistant.core import clock, configdocs
 from myassistant.core.clock import SystemClock
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
-from myassistant.jobs import catalog, service
+from myassistant.jobs import service
 from myassistant.jobs.runner import JobLocks, JobOutcome
 from myassistant.market import service as market
 from myassistant.ml.policy import MODEL_POLICY

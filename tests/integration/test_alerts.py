@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from myassistant.jobs.catalog import job_table
+from myassistant.catalog import job_table
 from myassistant.jobs.runner import JobLocks
 from myassistant.jobs.service import run_now
 from myassistant.jobs.tables import JobRun

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sklearn.metrics import roc_auc_score
 
 from myassistant.api.app import create_app
+from myassistant.catalog import ml as ml_jobs
 from myassistant.core.locks import held_lock, lock_dir_for, named_lock
-from myassistant.jobs.runner import PROGRESS_PARAM, JobContext
+from myassistant.jobs.runner import JobContext
 from myassistant.market.tables import WatchlistEntry
-from myassistant.ml import jobs as ml_jobs
 from myassistant.ml import registry, service
 from myassistant.ml.artifacts import models_dir, sha256_of
 from myassistant.ml.dataset import dataset_from_frames
@@ -210,8 +210,10 @@ def test_train_missing_progress_counts_only_the_pairs_it_works_on(api, database,
             )
         )
     calls: list[tuple[int, int, str]] = []
-    params = {"fetch": False, PROGRESS_PARAM: lambda *call: calls.append(call)}
-    stats = ml_jobs.train_missing(JobContext(database, peer_settings, "cli", params=params))
+    context = JobContext(
+        database, peer_settings, "cli", params={"fetch": False}, progress=lambda *call: calls.append(call)
+    )
+    stats = ml_jobs.train_missing(context)
     assert [p["symbol"] for p in stats["pairs"]] == ["BTC/USDT"]
     assert calls == [(1, 1, "BTC/USDT: failed")]
 

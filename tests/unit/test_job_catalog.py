@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from apscheduler.triggers.cron import CronTrigger
 
-from myassistant.jobs.catalog import action_table, job_table, task_table
+from myassistant.catalog import action_table, job_table, task_table
 
 NOW = datetime(2026, 1, 15, 12, 0, 5, tzinfo=UTC)
 

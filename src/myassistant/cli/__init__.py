@@ -109,9 +109,9 @@ def run_job_command(
 ) -> dict[str, Any]:
     """Run a job, action or CLI task through the jobs runner (source "cli") under a progress bar
     showing `activity`; returns its stats, or exits non-zero when it cannot run or fails."""
-    from myassistant.jobs import catalog
+    from myassistant import catalog
     from myassistant.jobs import service as jobs
-    from myassistant.jobs.runner import PROGRESS_PARAM, JobLocks
+    from myassistant.jobs.runner import JobLocks
 
     settings = load_settings()
     try:
@@ -123,7 +123,8 @@ def run_job_command(
                 locks=JobLocks(database, settings),
                 name=name,
                 source="cli",
-                params={**(params or {}), PROGRESS_PARAM: progress},
+                params=params or {},
+                progress=progress,
             )
     except DomainError as exc:
         fail_with(exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./data/myassistant.db"
 MIN_TOKEN_LENGTH = 16
+DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx)://[^\s/]+(:\d{1,5})?/?$")
 
 DEFAULT_NEWS_FEEDS = (
     "https://www.coindesk.com/arc/outboundfeeds/rss/",
@@ -62,6 +64,9 @@ class Settings(BaseSettings):
     ui_lang: Literal["en", "ru"] = "en"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
+    # An existing Dask cluster for training and replays (through joblib's dask backend); unset: local
+    # worker processes.
+    dask_scheduler_address: str | None = None
 
     @field_validator("news_feeds", "cors_origins", mode="before")
     @classmethod
@@ -73,10 +78,23 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("exchange_api_override", mode="before")
+    @field_validator("exchange_api_override", "dask_scheduler_address", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dask_scheduler_address")
+    @classmethod
+    def _dask_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        address = value.strip()
+        if not DASK_ADDRESS.fullmatch(address):
+            raise ValueError(
+                f"DASK_SCHEDULER_ADDRESS={address!r} is not a scheduler address: use "
+                "tcp://host:port (or tls://host:port), as `dask scheduler` prints it"
+            )
+        return address
 
     @field_validator("api_token", mode="before")
     @classmethod

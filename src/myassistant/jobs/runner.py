@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,9 +38,6 @@ logger = logging.getLogger("myassistant.jobs")
 
 MAX_ERROR_LENGTH = 2000
 RUNNING, OK, ERROR, ABANDONED = "running", "ok", "error", "abandoned"
-# Under this params key a caller in the same process (the CLI's progress bar) passes a `Progress`
-# callable; it is never a request's parameter and never stored.
-PROGRESS_PARAM = "_progress"
 
 Progress = Callable[[int, int, str], None]
 """`progress(done, total, label)`: `done` of `total` items finished, the latest described by `label`."""
@@ -48,23 +45,30 @@ Progress = Callable[[int, int, str], None]
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
 
 
+def _no_progress(_done: int, _total: int, _label: str) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class JobContext:
-    """What a job gets: the database, the settings and who started it."""
+    """What a job gets: the database, the settings, who started it, its parameters and where to
+    report progress (the CLI's progress bar, the job_runs row)."""
 
     database: Database
     settings: Settings
     source: str
     params: dict[str, Any] = field(default_factory=dict)
+    progress: Progress = _no_progress
+    run_id: int | None = None  # the job_runs row of this run, set by the runner
 
 
 JobFunc = Callable[[JobContext], dict[str, Any]]
 
 
 def parse_params(model: type[ParamsT], params: Mapping[str, Any]) -> ParamsT:
-    """A job's params as `model` (the progress callback left out); 422 naming every bad field."""
+    """A job's params as `model`; 422 naming every bad field."""
     try:
-        return model.model_validate({key: value for key, value in params.items() if key != PROGRESS_PARAM})
+        return model.model_validate(dict(params))
     except ValidationError as exc:
         raise InvalidInput(
             f"invalid parameters: {describe_validation_errors(exc.errors())}",
@@ -72,20 +76,10 @@ def parse_params(model: type[ParamsT], params: Mapping[str, Any]) -> ParamsT:
         ) from None
 
 
-def progress_of(context: JobContext) -> Progress:
-    """The caller's progress callback, or one that ignores every call."""
-    given = context.params.get(PROGRESS_PARAM)
-    return given if callable(given) else _no_progress
-
-
 def counting(progress: Progress, total: int) -> Callable[[str], None]:
     """A callback for item-by-item work: each call reports one more of `total` done, under a label."""
     done = itertools.count(1)
     return lambda label: progress(next(done), total, label)
-
-
-def _no_progress(_done: int, _total: int, _label: str) -> None:
-    return None
 
 
 # What a job keeps of its items' failures in job_runs stats (stored every few minutes).
@@ -161,13 +155,15 @@ def run_locked(name: str, func: JobFunc, context: JobContext) -> JobOutcome:
         run_id = run.id
     status, error, stats = OK, None, {}
     try:
-        stats = func(context) or {}
+        stats = func(replace(context, run_id=run_id, progress=_recording(run_id, context.progress))) or {}
     except DomainError as exc:
         status, error = ERROR, exc.detail
         logger.warning("job %s failed: %s", name, exc.detail)
     except Exception as exc:  # a job's crash is recorded, never propagated into the scheduler
         status, error = ERROR, f"{type(exc).__name__}: {exc}"
         logger.exception("job %s crashed", name)
+    finally:
+        PROGRESS_BOARD.finish(run_id)
     finished_at = clock.now()
     duration = time.perf_counter() - started
     with context.database.session() as session:
@@ -192,6 +188,43 @@ def run_locked(name: str, func: JobFunc, context: JobContext) -> JobOutcome:
         error=error,
         stats=stats,
     )
+
+
+class ProgressBoard:
+    """The latest progress of the runs going on in this process, for the API (and the dashboard).
+
+    Kept in memory rather than written to job_runs: a job may hold SQLite's write lock while it
+    reports progress, and a progress write must never make a job wait.
+    """
+
+    def __init__(self) -> None:
+        self._latest: dict[int, dict[str, Any]] = {}
+        self._guard = threading.Lock()
+
+    def report(self, run_id: int, done: int, total: int, label: str) -> None:
+        with self._guard:
+            self._latest[run_id] = {"done": done, "total": total, "label": label[:200]}
+
+    def of(self, run_id: int) -> dict[str, Any] | None:
+        with self._guard:
+            return self._latest.get(run_id)
+
+    def finish(self, run_id: int) -> None:
+        with self._guard:
+            self._latest.pop(run_id, None)
+
+
+PROGRESS_BOARD = ProgressBoard()
+
+
+def _recording(run_id: int, forward_to: Progress) -> Progress:
+    """A progress callback that shows on the board and reaches the caller's callback too."""
+
+    def progress(done: int, total: int, label: str) -> None:
+        PROGRESS_BOARD.report(run_id, done, total, label)
+        forward_to(done, total, label)
+
+    return progress
 
 
 def mark_abandoned_runs(session: Session, *, job: str, lock: NamedLock) -> int:

@@ -19,6 +19,9 @@ class JobRunRead(BaseModel):
     status: str
     error: str | None
     stats: dict[str, Any]
+    progress: dict[str, Any] | None = Field(
+        default=None, description="a running run's latest progress: done, total, label (this process only)"
+    )
 
 
 class JobStatus(BaseModel):

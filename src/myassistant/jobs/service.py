@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -13,9 +14,12 @@ from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.jobs.registry import JobDefinition, JobTable
 from myassistant.jobs.runner import (
+    PROGRESS_BOARD,
+    RUNNING,
     JobContext,
     JobLocks,
     JobOutcome,
+    Progress,
     acquire_job_lock,
     run_job,
     run_locked,
@@ -41,11 +45,19 @@ def last_runs(session: Session, jobs: Sequence[str] | None = None) -> dict[str, 
     return {row.job: row for row in rows}
 
 
-def recent_runs(session: Session, *, job: str | None = None, limit: int = 20) -> Sequence[JobRun]:
+def recent_runs(session: Session, *, job: str | None = None, limit: int = 20) -> list[JobRunRead]:
+    """Runs, newest first; a run going on in this process shows its latest progress."""
     query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
     if job:
         query = query.where(JobRun.job == job)
-    return session.scalars(query).all()
+    return [_read(row) for row in session.scalars(query)]
+
+
+def _read(row: JobRun) -> JobRunRead:
+    run = JobRunRead.model_validate(row)
+    if row.status == RUNNING:
+        run.progress = PROGRESS_BOARD.of(row.id)
+    return run
 
 
 def status(
@@ -63,9 +75,7 @@ def status(
                 description=definition.description,
                 schedule=describe_schedule(definition),
                 next_run=next_runs.get(definition.name),
-                last_run=JobRunRead.model_validate(latest[definition.name])
-                if definition.name in latest
-                else None,
+                last_run=_read(latest[definition.name]) if definition.name in latest else None,
             )
             for definition in jobs.all()
         ],
@@ -81,9 +91,10 @@ def run_now(
     name: str,
     source: str,
     params: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> JobOutcome:
     """Run a job in this thread; 409 if it is already running, 422 if unknown or its params are invalid."""
-    definition, context = _prepare(database, settings, jobs, name, source, params)
+    definition, context = _prepare(database, settings, jobs, name, source, params, progress)
     return run_job(definition.name, definition.func, context, locks)
 
 
@@ -96,9 +107,10 @@ def start_in_background(
     name: str,
     source: str,
     params: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Start a job in a thread; refuses at once if it is running (409) or its params are invalid (422)."""
-    definition, context = _prepare(database, settings, jobs, name, source, params)
+    definition, context = _prepare(database, settings, jobs, name, source, params, progress)
     lock = acquire_job_lock(definition.name, locks)
 
     def work() -> None:
@@ -117,11 +129,13 @@ def _prepare(
     name: str,
     source: str,
     params: dict[str, Any] | None,
+    progress: Progress | None,
 ) -> tuple[JobDefinition, JobContext]:
     """The job's definition and context; 422 if the job is unknown or its params are invalid."""
     definition = jobs.get(name)
     definition.check_params(params or {})
-    return definition, JobContext(database=database, settings=settings, source=source, params=params or {})
+    context = JobContext(database=database, settings=settings, source=source, params=params or {})
+    return definition, context if progress is None else replace(context, progress=progress)
 
 
 def describe_schedule(definition: JobDefinition) -> str:

@@ -3,13 +3,12 @@
 Each worker loads its pair's frames (its own read-only connection), trains and writes the model
 files; it never writes to the database. The caller's process records each run and its promotion as
 results come back, so run times and promotion decisions follow one clock, SQLite has one writer,
-and workers on a cluster need no write access. Setting DASK_SCHEDULER_ADDRESS switches joblib's
+and workers on a cluster need no write access. The DASK_SCHEDULER_ADDRESS setting switches joblib's
 backend to an existing Dask cluster (SPEC §17).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +33,6 @@ from myassistant.ml.service import (
 from myassistant.ml.training import TrainConfig
 
 FramesLoader = Callable[[Settings, PairKey], Frames]
-DASK_ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 
 
 @dataclass(frozen=True)
@@ -62,18 +60,19 @@ class PairTrained:
 
 
 @contextmanager
-def parallel_backend(n_jobs: int) -> Iterator[None]:
-    """loky processes by default; the Dask cluster named by DASK_SCHEDULER_ADDRESS when it is set."""
-    address = os.environ.get(DASK_ADDRESS_ENV, "").strip()
-    if not address:
+def parallel_backend(n_jobs: int, *, dask_address: str | None = None) -> Iterator[None]:
+    """loky processes by default; the Dask cluster at `dask_address` (DASK_SCHEDULER_ADDRESS) when given."""
+    if not dask_address:
         with joblib.parallel_config(backend="loky", n_jobs=n_jobs):
             yield
         return
     try:
-        from distributed import Client  # type: ignore[import-not-found]  # optional: clusters only
+        from distributed import Client
     except ImportError:
-        raise PreconditionFailed(f"{DASK_ADDRESS_ENV} is set but dask.distributed is not installed") from None
-    with Client(address), joblib.parallel_config(backend="dask"):
+        raise PreconditionFailed(
+            "DASK_SCHEDULER_ADDRESS is set but dask.distributed is not installed: pip install distributed"
+        ) from None
+    with Client(dask_address), joblib.parallel_config(backend="dask"):  # type: ignore[no-untyped-call]
         yield
 
 
@@ -100,7 +99,7 @@ def train_many(
     session.commit()  # no transaction (nor SQLite's write lock) is held while the workers train
     task = joblib.delayed(fit_in_worker)
     done: list[PairTrained] = []
-    with parallel_backend(min(n_jobs, len(pairs))):
+    with parallel_backend(min(n_jobs, len(pairs)), dask_address=settings.dask_scheduler_address):
         attempts = joblib.Parallel(return_as="generator")(
             task(settings, pair, frames_for, policy, costs, config) for pair in pairs
         )

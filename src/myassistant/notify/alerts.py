@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import REDACTOR
-from myassistant.jobs.runner import ERROR, OK, JobContext
+from myassistant.jobs.runner import ERROR, OK
 from myassistant.jobs.tables import JobRun
 from myassistant.news import service as news
 from myassistant.notify import logic, providers
@@ -91,8 +91,3 @@ def check_alerts(database: Database, *, settings: Settings) -> dict[str, Any]:
         if result.status in stats:
             stats[result.status] += 1
     return stats
-
-
-def check_alerts_job(context: JobContext) -> dict[str, Any]:
-    """The scheduled check: alert on jobs and feeds that keep failing and on stale models."""
-    return check_alerts(context.database, settings=context.settings)

@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from myassistant.catalog import job_table
 from myassistant.core import clock, configdocs
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
 from myassistant.core.locks import NamedLock, lock_dir_for, named_lock
 from myassistant.core.retry import RetryPolicy
-from myassistant.jobs.catalog import job_table
 from myassistant.jobs.service import SchedulerView, last_runs
 from myassistant.notify import logic, providers
 from myassistant.notify.logic import (

@@ -25,6 +25,12 @@ class SignalRequest(BaseModel):
     trade: bool = Field(default=False, description="place a paper order when the final signal is BUY")
 
 
+class SignalOnceParams(SignalRequest):
+    """The pair of POST /signal/latest; unlike that endpoint, the action paper-trades unless told not to."""
+
+    trade: bool = Field(default=True, description="paper-trade a final BUY")
+
+
 class SignalEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

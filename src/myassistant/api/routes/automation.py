@@ -29,7 +29,7 @@ def automation_runs(
     session: SessionDep, job: str | None = Query(None, max_length=64), limit: int = Query(20, ge=1, le=500)
 ) -> list[JobRunRead]:
     """Recent job runs, newest first."""
-    return [JobRunRead.model_validate(row) for row in service.recent_runs(session, job=job, limit=limit)]
+    return service.recent_runs(session, job=job, limit=limit)
 
 
 @router.post(

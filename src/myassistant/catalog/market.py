@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from myassistant.core.errors import UpstreamError
-from myassistant.jobs.runner import JobContext, listed_failures, parse_params, progress_of, short_error
+from myassistant.jobs.runner import JobContext, listed_failures, parse_params, short_error
 from myassistant.market import service
 from myassistant.market.schemas import DiscoverRequest, FetchPricesResult, PricesFetchRequest
 
@@ -20,7 +20,7 @@ def fetch_prices(context: JobContext) -> dict[str, Any]:
     one by one, as POST /prices/fetch does for `symbols`.
     """
     request = parse_params(PricesFetchRequest, context.params)
-    progress = progress_of(context)
+    progress = context.progress
     with context.database.session() as session:
         response = service.fetch_requested(
             session,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from myassistant.jobs.runner import JobContext, parse_params, progress_of
+from myassistant.jobs.runner import JobContext, parse_params
 from myassistant.ml import dataset_store, service
 from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
 
 
 def _train_missing(context: JobContext, *, fetch: bool) -> dict[str, Any]:
-    progress = progress_of(context)
+    progress = context.progress
     report = service.train_missing_exclusive(
         context.database,
         settings=context.settings,

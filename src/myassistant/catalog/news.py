@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import field_validator
 
 from myassistant.core.errors import InvalidInput, UpstreamUnavailable
-from myassistant.jobs.runner import JobContext, listed_failures, parse_params, progress_of, short_error
+from myassistant.jobs.runner import JobContext, listed_failures, parse_params, short_error
 from myassistant.news import service
 from myassistant.news.schemas import AnalyzeRequest, FeedResult, FetchRequest
 
@@ -33,7 +33,7 @@ def fetch_news(context: JobContext) -> dict[str, Any]:
     feeds named in the params are reported one by one, as POST /news/fetch does.
     """
     request = parse_params(FetchNewsParams, context.params)
-    progress = progress_of(context)
+    progress = context.progress
     with context.database.session() as session:
         report = service.fetch_news(
             session,
@@ -74,7 +74,7 @@ def _feed_row(result: FeedResult) -> dict[str, Any]:
 def analyze_news(context: JobContext) -> dict[str, Any]:
     """Annotate every article without an annotation (params `batch_size`, `limit`: POST /news/analyze)."""
     request = parse_params(AnalyzeRequest, context.params)
-    progress = progress_of(context)
+    progress = context.progress
     with context.database.session() as session:
         report = service.analyze_news(
             session,

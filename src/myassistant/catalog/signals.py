@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
 from myassistant.jobs.runner import JobContext, parse_params
 from myassistant.signals import service
-from myassistant.signals.schemas import SignalRequest
+from myassistant.signals.schemas import SignalOnceParams
 
 
 def make_signals(context: JobContext) -> dict[str, Any]:
@@ -24,12 +22,6 @@ def scan_watchlist(context: JobContext) -> dict[str, Any]:
         context.database, settings=context.settings, pairs=pairs, source="action", trade=False
     )
     return service.summarise(results) | {"results": [r.model_dump(mode="json") for r in results]}
-
-
-class SignalOnceParams(SignalRequest):
-    """The pair of POST /signal/latest; unlike that endpoint, the action paper-trades unless told not to."""
-
-    trade: bool = Field(default=True, description="paper-trade a final BUY")
 
 
 def signal_once(context: JobContext) -> dict[str, Any]:

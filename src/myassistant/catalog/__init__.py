@@ -1,16 +1,22 @@
-"""The product's jobs and actions: what runs, when, and the function each calls."""
+"""The job catalog: the product's one table of jobs, actions and CLI tasks, and their thin callbacks.
+
+An entry point like the API and the CLI: it may import any domain, and no domain imports it. Each
+callback parses its parameters, calls one domain service and returns the stats a run records;
+`myassistant.jobs` runs them (lock, job_runs row, progress) for the scheduler, the API and the CLI.
+"""
 
 from __future__ import annotations
 
+from myassistant.catalog import alerts
+from myassistant.catalog import market as market_jobs
+from myassistant.catalog import ml as ml_jobs
+from myassistant.catalog import news as news_jobs
+from myassistant.catalog import signals as signal_jobs
 from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, every
-from myassistant.market import jobs as market_jobs
 from myassistant.market.schemas import DiscoverRequest, PricesFetchRequest
-from myassistant.ml import jobs as ml_jobs
 from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
-from myassistant.news import jobs as news_jobs
 from myassistant.news.schemas import AnalyzeRequest
-from myassistant.notify import alerts
-from myassistant.signals import jobs as signal_jobs
+from myassistant.signals.schemas import SignalOnceParams
 
 # Scheduled jobs (SPEC §13), in the order they are listed.
 JOBS: tuple[JobDefinition, ...] = (
@@ -57,7 +63,7 @@ JOBS: tuple[JobDefinition, ...] = (
     ),
     define(
         "check_alerts",
-        alerts.check_alerts_job,
+        alerts.check_alerts,
         every(10, offset_s=30),
         "Telegram alert, once per incident, when a job or feed keeps failing or a model goes stale",
     ),
@@ -70,7 +76,7 @@ ACTIONS: tuple[JobDefinition, ...] = (
         signal_jobs.signal_once,
         ("manual", {}),
         "one pair (symbol, exchange, timeframe, horizon_steps): signal and paper-trade a BUY",
-        params=signal_jobs.SignalOnceParams,
+        params=SignalOnceParams,
     ),
     define(
         "scan_watchlist",
