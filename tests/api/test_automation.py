@@ -7,7 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from myassistant.api.app import create_app
+from myassistant.core.locks import held_lock
 from myassistant.jobs.registry import JobTable, define
+from myassistant.jobs.runner import JobLocks
 
 release = threading.Event()
 
@@ -87,15 +89,31 @@ def test_unknown_or_ambiguous_names_are_422_listing_the_valid_ones(app_with_jobs
 
 def test_a_manual_run_while_the_job_runs_is_409(app_with_jobs: TestClient) -> None:
     started = app_with_jobs.post("/automation/run", json={"job": "slow_job", "wait": False})
-    assert started.status_code == 202 and started.json() == {"job": "slow_job", "status": "started"}
+    assert started.status_code == 202
+    run_id = started.json()["run_id"]
+    assert started.json() == {"job": "slow_job", "status": "started", "run_id": run_id}
+    [run] = app_with_jobs.get("/automation/runs", params={"job": "slow_job"}).json()
+    assert run["id"] == run_id and run["status"] == "running"  # the row exists before 202 is sent
     deadline = time.monotonic() + 10
-    while not app_with_jobs.get("/automation/runs", params={"job": "slow_job"}).json():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
     again = app_with_jobs.post("/automation/run", json={"job": "slow_job"})
     assert again.status_code == 409 and "already running" in again.json()["detail"]
+    assert again.json()["run_id"] == run_id and f"run {run_id}" in again.json()["detail"]
     release.set()
     while app_with_jobs.get("/automation/runs", params={"job": "slow_job"}).json()[0]["status"] == "running":
         assert time.monotonic() < deadline
         time.sleep(0.02)
     assert app_with_jobs.post("/automation/run", json={"job": "slow_job"}).json()["status"] == "ok"
+
+
+def test_signal_once_is_locked_per_pair_not_per_action(client, database, settings) -> None:
+    """Six pairs at once must not refuse five of them: only the same pair is 409 while it runs."""
+    lock = JobLocks(database, settings).for_job("signal_once", "bybit:BTC/USDT:15m:12")
+    with held_lock(lock) as got:
+        assert got
+        same = client.post("/automation/run", json={"action": "signal_once", "symbol": "btc/usdt"})
+        other = client.post("/automation/run", json={"action": "signal_once", "symbol": "ETH/USDT"})
+    assert same.status_code == 409 and "BTC/USDT" in same.json()["detail"]
+    assert other.status_code == 200, other.text
+    assert (
+        other.json()["job"] == "signal_once" and other.json()["stats"]["lock_key"] == "bybit:ETH/USDT:15m:12"
+    )

@@ -20,7 +20,7 @@ def _context(database, settings, **params: object) -> tuple[JobContext, list[tup
 
 def test_fetch_prices_reports_each_pair_done_out_of_all(database, peer_settings, frozen_clock) -> None:
     context, calls = _context(database, peer_settings, symbols=["BTC/USDT", "ETH/USDT"], limit=3)
-    stats = market_jobs.fetch_prices(context)
+    stats = market_jobs.fetch_prices(context).stats
     assert stats["new_bars"] == 6
     assert [call[:2] for call in calls] == [(1, 2), (2, 2)]
     assert {call[2] for call in calls} == {"bybit BTC/USDT", "bybit ETH/USDT"}
@@ -29,10 +29,10 @@ def test_fetch_prices_reports_each_pair_done_out_of_all(database, peer_settings,
 def test_news_jobs_report_feeds_and_articles_done(database, settings, news_peer_urls) -> None:
     feeds = [news_peer_urls.url("ru-1251"), news_peer_urls.url("error")]
     context, calls = _context(database, settings, feeds=feeds, limit=3)
-    assert news_jobs.fetch_news(context)["new"] == 3
+    assert news_jobs.fetch_news(context).stats["new"] == 3
     assert calls == [(1, 2, ""), (2, 2, "")]
     context, calls = _context(database, settings, batch_size=2)
-    assert news_jobs.analyze_news(context)["analyzed"] == 3
+    assert news_jobs.analyze_news(context).analyzed == 3
     assert calls == [(2, 3, ""), (3, 3, "")]
 
 

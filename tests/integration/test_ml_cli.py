@@ -78,7 +78,7 @@ def test_a_failing_train_exits_non_zero_with_the_reason_and_keeps_the_failed_run
 
 def test_a_cli_run_never_overlaps_the_same_job_running_elsewhere(cli_env, settings) -> None:
     database = cli_env
-    lock = JobLocks(database, settings).for_job("train")
+    lock = JobLocks(database, settings).for_job("train", "bybit:BTC/USDT:1h:4")  # one lock per pair
     with held_lock(lock) as got:
         assert got
         result = runner.invoke(app, ["train", *PAIR_ARGS])

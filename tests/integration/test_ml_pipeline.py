@@ -213,8 +213,8 @@ def test_train_missing_progress_counts_only_the_pairs_it_works_on(api, database,
     context = JobContext(
         database, peer_settings, "cli", params={"fetch": False}, progress=lambda *call: calls.append(call)
     )
-    stats = ml_jobs.train_missing(context)
-    assert [p["symbol"] for p in stats["pairs"]] == ["BTC/USDT"]
+    report = ml_jobs.train_missing(context)
+    assert [p.symbol for p in report.pairs] == ["BTC/USDT"]
     assert calls == [(1, 1, "BTC/USDT: failed")]
 
 

@@ -27,7 +27,7 @@ from myassistant.api.routes import (
     watchlist,
 )
 from myassistant.api.security import require_token_for_mutations
-from myassistant.catalog import action_table, job_table
+from myassistant.catalog import action_table, job_table, task_table
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import setup_logging
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = database or Database(settings.database_url)
     app.state.jobs = job_table()
     app.state.actions = action_table()
+    app.state.tasks = task_table()
     app.state.job_locks = JobLocks(app.state.db, settings)
     app.state.scheduler = None
     app.state.bot = None

@@ -7,16 +7,29 @@ callback parses its parameters, calls one domain service and returns the stats a
 
 from __future__ import annotations
 
+from typing import Any
+
 from myassistant.catalog import alerts
 from myassistant.catalog import market as market_jobs
 from myassistant.catalog import ml as ml_jobs
 from myassistant.catalog import news as news_jobs
 from myassistant.catalog import signals as signal_jobs
+from myassistant.core.config import Settings
 from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, every
 from myassistant.market.schemas import DiscoverRequest, PricesFetchRequest
 from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
 from myassistant.news.schemas import AnalyzeRequest
 from myassistant.signals.schemas import SignalOnceParams
+
+
+def pair_lock(params: Any, settings: Settings) -> str:
+    """One lock per pair for jobs on one pair (the settings' defaults complete it): two pairs may run
+    at once, the same pair never twice."""
+    exchange = (params.exchange or settings.default_exchange).strip().lower()
+    timeframe = params.timeframe or settings.default_timeframe
+    horizon = params.horizon_steps or settings.default_horizon_steps
+    return f"{exchange}:{params.symbol.strip().upper()}:{timeframe}:{horizon}"
+
 
 # Scheduled jobs (SPEC §13), in the order they are listed.
 JOBS: tuple[JobDefinition, ...] = (
@@ -77,6 +90,7 @@ ACTIONS: tuple[JobDefinition, ...] = (
         ("manual", {}),
         "one pair (symbol, exchange, timeframe, horizon_steps): signal and paper-trade a BUY",
         params=SignalOnceParams,
+        lock_key=pair_lock,
     ),
     define(
         "scan_watchlist",
@@ -93,8 +107,8 @@ ACTIONS: tuple[JobDefinition, ...] = (
     ),
 )
 
-# Run by CLI commands through the runner (a job_runs row each, never overlapping); neither scheduled
-# nor actions: the API has its own routes for them (POST /dataset/build, POST /model/train).
+# Run by CLI commands and by their own API routes (POST /dataset/build, POST /model/train) through the
+# runner (a job_runs row each, never overlapping for the same pair); neither scheduled nor actions.
 TASKS: tuple[JobDefinition, ...] = (
     define(
         "build_dataset",
@@ -102,8 +116,16 @@ TASKS: tuple[JobDefinition, ...] = (
         ("manual", {}),
         "build and store one pair's dataset",
         params=DatasetBuildRequest,
+        lock_key=pair_lock,
     ),
-    define("train", ml_jobs.train, ("manual", {}), "train one pair's model", params=TrainRequest),
+    define(
+        "train",
+        ml_jobs.train,
+        ("manual", {}),
+        "train one pair's model",
+        params=TrainRequest,
+        lock_key=pair_lock,
+    ),
 )
 
 

@@ -1,11 +1,19 @@
-"""Market jobs for the runner: new closed bars for the watchlist, watchlist discovery."""
+"""Market jobs: new closed bars for the watchlist, watchlist discovery (also POST /prices/fetch and
+POST /watchlist/discover)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from myassistant.core.errors import UpstreamError
-from myassistant.jobs.runner import JobContext, listed_failures, parse_params, short_error
+from myassistant.jobs.runner import (
+    Finished,
+    JobContext,
+    every_item_failed,
+    listed_failures,
+    parse_params,
+    short_error,
+)
 from myassistant.market import service
 from myassistant.market.schemas import DiscoverRequest, FetchPricesResult, PricesFetchRequest
 
@@ -13,11 +21,12 @@ from myassistant.market.schemas import DiscoverRequest, FetchPricesResult, Price
 MAX_LISTED_PAIRS = 200
 
 
-def fetch_prices(context: JobContext) -> dict[str, Any]:
-    """Fetch new closed bars for every watchlist pair (or params as the body of POST /prices/fetch).
+def fetch_prices(context: JobContext) -> Finished:
+    """Fetch new closed bars for every watchlist pair (or params as the body of POST /prices/fetch);
+    the result is that route's body.
 
-    A watchlist run is an error when every pair failed; symbols named in the params are reported
-    one by one, as POST /prices/fetch does for `symbols`.
+    A watchlist run is an error when every pair failed; `symbols` are reported one by one, and a
+    single `symbol` that fails fails the run with its own error (the route answers its status).
     """
     request = parse_params(PricesFetchRequest, context.params)
     progress = context.progress
@@ -26,23 +35,23 @@ def fetch_prices(context: JobContext) -> dict[str, Any]:
             session,
             settings=context.settings,
             request=request,
-            per_pair_errors=True,
             progress=lambda done, total, r: progress(done, total, f"{r.exchange} {r.symbol}"),
         )
     results = response.results
     failed = {f"{r.exchange} {r.symbol} {r.timeframe}": r.error for r in results if r.error}
     watchlist_run = request.symbol is None and request.symbols is None
-    listed = listed_failures(
-        failed, len(results), items="pairs", all_failed=UpstreamError if watchlist_run else None
+    dark = (
+        every_item_failed(failed, len(results), items="pairs", error=UpstreamError) if watchlist_run else None
     )
-    return {
+    stats = {
         "pairs": len(results),
         "new_bars": response.new_bars,
         "backfilled_bars": sum(r.backfilled_bars for r in results),
         "failed": len(failed),
-        "errors": listed,
+        "errors": listed_failures(failed),
         "results": [_pair_row(r) for r in results[:MAX_LISTED_PAIRS]],
     }
+    return Finished(stats, result=response, failure=dark)
 
 
 def _pair_row(result: FetchPricesResult) -> dict[str, Any]:
@@ -56,13 +65,14 @@ def _pair_row(result: FetchPricesResult) -> dict[str, Any]:
     }
 
 
-def discover_watchlist(context: JobContext) -> dict[str, Any]:
+def discover_watchlist(context: JobContext) -> Finished:
     """Refresh the watchlist with the most liquid spot pairs (params as the body of POST
-    /watchlist/discover; default: DEFAULT_EXCHANGE, USDT, top 20); manual entries stay."""
+    /watchlist/discover, the result its answer; default: DEFAULT_EXCHANGE, USDT, top 20); manual
+    entries stay."""
     request = parse_params(DiscoverRequest, context.params)
     with context.database.session() as session:
         result = service.discover(session, settings=context.settings, **request.model_dump())
-    return {
+    stats = {
         "exchange": result.exchange,
         "quote": result.quote,
         "considered": result.considered,
@@ -75,3 +85,4 @@ def discover_watchlist(context: JobContext) -> dict[str, Any]:
         "watchlist": len(result.watchlist),
         "snapshot_id": result.snapshot_id,
     }
+    return Finished(stats, result=result)

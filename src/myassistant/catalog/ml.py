@@ -7,14 +7,19 @@ work under different names, so they also share one cross-process training lock.
 
 from __future__ import annotations
 
-from typing import Any
-
 from myassistant.jobs.runner import JobContext, parse_params
 from myassistant.ml import dataset_store, service
-from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
+from myassistant.ml.schemas import (
+    DatasetBuildRequest,
+    DatasetRead,
+    TrainMissingReport,
+    TrainMissingRequest,
+    TrainRequest,
+    TrainResponse,
+)
 
 
-def _train_missing(context: JobContext, *, fetch: bool) -> dict[str, Any]:
+def _train_missing(context: JobContext, *, fetch: bool) -> TrainMissingReport:
     progress = context.progress
     report = service.train_missing_exclusive(
         context.database,
@@ -23,29 +28,30 @@ def _train_missing(context: JobContext, *, fetch: bool) -> dict[str, Any]:
         source=context.source,
         on_pair=lambda outcome, done, total: progress(done, total, f"{outcome.symbol}: {outcome.action}"),
     )
-    return report.model_dump(mode="json")
+    return report
 
 
-def train_models(context: JobContext) -> dict[str, Any]:
+def train_models(context: JobContext) -> TrainMissingReport:
     """Nightly: train the watchlist pairs whose model the policy says is missing, stale or weak."""
     return _train_missing(context, fetch=True)
 
 
-def train_missing(context: JobContext) -> dict[str, Any]:
-    """The train_missing action: like train_models; params `{"fetch": false}` trains on stored bars only."""
+def train_missing(context: JobContext) -> TrainMissingReport:
+    """The train_missing action (and POST /model/train_missing): like train_models; params
+    `{"fetch": false}` train on stored bars only."""
     return _train_missing(context, fetch=parse_params(TrainMissingRequest, context.params).fetch)
 
 
-def build_dataset(context: JobContext) -> dict[str, Any]:
-    """Build and store one pair's dataset; params as the body of POST /dataset/build."""
+def build_dataset(context: JobContext) -> DatasetRead:
+    """Build and store one pair's dataset; params and result as POST /dataset/build's."""
     request = parse_params(DatasetBuildRequest, context.params)
     with context.database.session() as session:
-        built = dataset_store.build(session, settings=context.settings, request=request)
-    return built.model_dump(mode="json")
+        return dataset_store.build(session, settings=context.settings, request=request)
 
 
-def train(context: JobContext) -> dict[str, Any]:
-    """Train one pair; params as the body of POST /model/train. A failed run is recorded, then raised."""
+def train(context: JobContext) -> TrainResponse:
+    """Train one pair; params and result as POST /model/train's. A failed run is recorded, then
+    raised with its run id and history, which the route answers with the error's status."""
     request = parse_params(TrainRequest, context.params)
     with context.database.session() as session:
         result = service.train_pair(
@@ -55,10 +61,8 @@ def train(context: JobContext) -> dict[str, Any]:
             fetch=request.fetch,
             source=context.source,
         )
-    if result.outcome.error is not None:  # raised after the commit above, so the failed run stays
-        raise result.outcome.error
-    return {
-        "run": result.outcome.run.model_dump(mode="json"),
-        "promotion": result.outcome.promotion.model_dump(mode="json") if result.outcome.promotion else None,
-        "history": result.history.model_dump(mode="json") if result.history else None,
-    }
+    outcome = result.outcome
+    if outcome.error is not None:  # raised after the commit above, so the failed run stays
+        outcome.error.extra.update(run_id=outcome.run.id, history=result.history)
+        raise outcome.error
+    return TrainResponse(run=outcome.run, promotion=outcome.promotion, history=result.history)

@@ -1,4 +1,4 @@
-"""News jobs for the runner: fetch the feeds, annotate new articles."""
+"""News jobs: fetch the feeds, annotate new articles (also POST /news/fetch and /news/analyze)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from typing import Any
 from pydantic import field_validator
 
 from myassistant.core.errors import InvalidInput, UpstreamUnavailable
-from myassistant.jobs.runner import JobContext, listed_failures, parse_params, short_error
+from myassistant.jobs.runner import (
+    Finished,
+    JobContext,
+    every_item_failed,
+    listed_failures,
+    parse_params,
+    short_error,
+)
 from myassistant.news import service
-from myassistant.news.schemas import AnalyzeRequest, FeedResult, FetchRequest
+from myassistant.news.schemas import AnalyzeReport, AnalyzeRequest, FeedResult, FetchRequest
 
 
 class FetchNewsParams(FetchRequest):
@@ -26,11 +33,12 @@ class FetchNewsParams(FetchRequest):
             raise ValueError(exc.detail) from None
 
 
-def fetch_news(context: JobContext) -> dict[str, Any]:
-    """Fetch NEWS_FEEDS (or params `feeds`, `limit`) and store new articles.
+def fetch_news(context: JobContext) -> Finished:
+    """Fetch NEWS_FEEDS (or params `feeds`, `limit`) and store new articles; the result is the body of
+    POST /news/fetch.
 
     A run over NEWS_FEEDS is an error when every feed failed, so the alerts see the news go dark;
-    feeds named in the params are reported one by one, as POST /news/fetch does.
+    feeds named in the params are reported one by one.
     """
     request = parse_params(FetchNewsParams, context.params)
     progress = context.progress
@@ -43,22 +51,20 @@ def fetch_news(context: JobContext) -> dict[str, Any]:
             progress=lambda done, total: progress(done, total, ""),
         )
     failed = {result.url: result.error for result in report.feeds if result.status == "error"}
-    listed = listed_failures(
-        failed,
-        len(report.feeds),
-        items="feeds",
-        all_failed=UpstreamUnavailable if request.feeds is None else None,
-    )
-    return {
+    dark = None
+    if request.feeds is None:
+        dark = every_item_failed(failed, len(report.feeds), items="feeds", error=UpstreamUnavailable)
+    stats = {
         "feeds": len(report.feeds),
         "new": report.new,
         "duplicate": report.duplicate,
         "not_modified": report.not_modified,
         "errors": report.errors,
-        "failed_feeds": listed,
+        "failed_feeds": listed_failures(failed),
         # At most MAX_FEEDS_PER_FETCH rows, so the stored stats stay small.
         "results": [_feed_row(result) for result in report.feeds],
     }
+    return Finished(stats, result=report, failure=dark)
 
 
 def _feed_row(result: FeedResult) -> dict[str, Any]:
@@ -71,7 +77,7 @@ def _feed_row(result: FeedResult) -> dict[str, Any]:
     }
 
 
-def analyze_news(context: JobContext) -> dict[str, Any]:
+def analyze_news(context: JobContext) -> AnalyzeReport:
     """Annotate every article without an annotation (params `batch_size`, `limit`: POST /news/analyze)."""
     request = parse_params(AnalyzeRequest, context.params)
     progress = context.progress
@@ -82,4 +88,4 @@ def analyze_news(context: JobContext) -> dict[str, Any]:
             limit=request.limit,
             progress=lambda done, total: progress(done, total, ""),
         )
-    return report.model_dump(mode="json")
+    return report

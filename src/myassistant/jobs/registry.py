@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
+from myassistant.core.config import Settings
 from myassistant.core.errors import InvalidInput
 from myassistant.jobs.runner import JobFunc, parse_params
+
+# A run's lock key from its parsed params and the settings (their defaults complete a pair).
+LockKey = Callable[[Any, Settings], str]
 
 
 @dataclass(frozen=True)
@@ -20,11 +24,16 @@ class JobDefinition:
     trigger_args: dict[str, Any]
     description: str
     params: type[BaseModel] | None = None  # what a manual run may pass; None: passed on unchecked
+    # Runs for different keys (pairs) may go on at once; runs for the same key never overlap.
+    lock_key: LockKey | None = None
 
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        """422 for invalid params, before the run starts: no lock taken, no job_runs row."""
-        if self.params is not None:
-            parse_params(self.params, params)
+    def check_params(self, params: Mapping[str, Any], settings: Settings) -> str | None:
+        """422 for invalid params, before the run starts (no lock taken, no job_runs row); the run's
+        lock key when the job locks per key."""
+        if self.params is None:
+            return None
+        parsed = parse_params(self.params, params)
+        return self.lock_key(parsed, settings) if self.lock_key is not None else None
 
 
 def every(minutes: int, *, offset_s: int = 0) -> tuple[str, dict[str, Any]]:
@@ -43,10 +52,17 @@ def define(
     description: str,
     *,
     params: type[BaseModel] | None = None,
+    lock_key: LockKey | None = None,
 ) -> JobDefinition:
     trigger, args = schedule
     return JobDefinition(
-        name=name, func=func, trigger=trigger, trigger_args=args, description=description, params=params
+        name=name,
+        func=func,
+        trigger=trigger,
+        trigger_args=args,
+        description=description,
+        params=params,
+        lock_key=lock_key,
     )
 
 

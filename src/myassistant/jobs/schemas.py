@@ -52,6 +52,7 @@ class RunRequest(BaseModel):
 class RunAccepted(BaseModel):
     job: str
     status: str = "started"
+    run_id: int = Field(description="the run's job_runs id: follow it in GET /automation/runs")
 
 
 class JobOutcomeRead(BaseModel):

@@ -21,8 +21,9 @@ from myassistant.jobs.runner import (
     JobOutcome,
     Progress,
     acquire_job_lock,
+    execute_run,
+    open_run,
     run_job,
-    run_locked,
 )
 from myassistant.jobs.schemas import AutomationStatus, JobRunRead, JobStatus
 from myassistant.jobs.tables import JobRun
@@ -94,8 +95,8 @@ def run_now(
     progress: Progress | None = None,
 ) -> JobOutcome:
     """Run a job in this thread; 409 if it is already running, 422 if unknown or its params are invalid."""
-    definition, context = _prepare(database, settings, jobs, name, source, params, progress)
-    return run_job(definition.name, definition.func, context, locks)
+    definition, context, key = _prepare(database, settings, jobs, name, source, params, progress)
+    return run_job(definition.name, definition.func, context, locks, key=key)
 
 
 def start_in_background(
@@ -108,18 +109,25 @@ def start_in_background(
     source: str,
     params: dict[str, Any] | None = None,
     progress: Progress | None = None,
-) -> None:
-    """Start a job in a thread; refuses at once if it is running (409) or its params are invalid (422)."""
-    definition, context = _prepare(database, settings, jobs, name, source, params, progress)
-    lock = acquire_job_lock(definition.name, locks)
+) -> int:
+    """Start a job in a thread and return its run id (its job_runs row exists already); refuses at
+    once if it is running (409) or its params are invalid (422)."""
+    definition, context, key = _prepare(database, settings, jobs, name, source, params, progress)
+    lock = acquire_job_lock(definition.name, locks, database, key=key)
+    try:
+        run = open_run(definition.name, context, key=key)
+    except BaseException:
+        lock.release()
+        raise
 
     def work() -> None:
         try:
-            run_locked(definition.name, definition.func, context)
+            execute_run(run, definition.func, context)
         finally:
             lock.release()
 
     threading.Thread(target=work, name=f"job:{name}", daemon=True).start()
+    return run.run_id
 
 
 def _prepare(
@@ -130,12 +138,12 @@ def _prepare(
     source: str,
     params: dict[str, Any] | None,
     progress: Progress | None,
-) -> tuple[JobDefinition, JobContext]:
-    """The job's definition and context; 422 if the job is unknown or its params are invalid."""
+) -> tuple[JobDefinition, JobContext, str | None]:
+    """The job's definition, context and lock key; 422 if the job is unknown or its params are invalid."""
     definition = jobs.get(name)
-    definition.check_params(params or {})
+    key = definition.check_params(params or {}, settings)
     context = JobContext(database=database, settings=settings, source=source, params=params or {})
-    return definition, context if progress is None else replace(context, progress=progress)
+    return definition, context if progress is None else replace(context, progress=progress), key
 
 
 def describe_schedule(definition: JobDefinition) -> str:

@@ -55,8 +55,9 @@ def automation_run(body: RunRequest, request: Request, database: DatabaseDep, se
         "params": params,
     }
     if not body.wait:
-        service.start_in_background(**common)
-        return JSONResponse(RunAccepted(job=name).model_dump(), status_code=status.HTTP_202_ACCEPTED)
+        run_id = service.start_in_background(**common)
+        accepted = RunAccepted(job=name, run_id=run_id)
+        return JSONResponse(accepted.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     outcome = service.run_now(**common)
     return outcome
 

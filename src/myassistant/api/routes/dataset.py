@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from myassistant.api.deps import SessionDep, SettingsDep
+from myassistant.api.jobs import RUN_RESPONSES, run_for_route
 from myassistant.ml import dataset_store
 from myassistant.ml.schemas import (
     EXCHANGE_QUERY,
@@ -23,11 +24,13 @@ router = APIRouter(tags=["Dataset"])
 @router.post(
     "/dataset/build",
     response_model=DatasetRead,
-    responses={412: {"description": "no prices stored for the pair, or too few rows"}},
+    responses={412: {"description": "no prices stored for the pair, or too few rows"}, **RUN_RESPONSES},
 )
-def build_dataset(body: DatasetBuildRequest, session: SessionDep, settings: SettingsDep) -> DatasetRead:
-    """Build the dataset (features, news aggregates, label) and store it as a parquet artifact."""
-    return dataset_store.build(session, settings=settings, request=body)
+def build_dataset(body: DatasetBuildRequest, request: Request) -> DatasetRead:
+    """Build the dataset (features, news aggregates, label) and store it as a parquet artifact. Runs
+    the `build_dataset` task (one at a time per pair)."""
+    built: DatasetRead = run_for_route(request, "task", "build_dataset", body)
+    return built
 
 
 @router.get("/datasets", response_model=list[DatasetRead])

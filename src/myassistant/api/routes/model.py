@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
 
 from myassistant.api.configdoc_routes import add_config_doc_routes
-from myassistant.api.deps import DatabaseDep, SessionDep, SettingsDep
+from myassistant.api.deps import SessionDep, SettingsDep
+from myassistant.api.jobs import RUN_RESPONSES, run_for_route
 from myassistant.ml import service
 from myassistant.ml.policy import MODEL_POLICY
 from myassistant.ml.schemas import (
@@ -112,20 +111,17 @@ def list_promotions(
         422: {"description": "invalid pair, or a symbol the exchange does not list"},
         502: {"description": "the exchange failed (the failed run is recorded)"},
         503: {"description": "the exchange is unreachable or rate-limits (the failed run is recorded)"},
+        **RUN_RESPONSES,
     },
 )
-def train(body: TrainRequest, session: SessionDep, settings: SettingsDep) -> Any:
+def train(body: TrainRequest, request: Request) -> TrainResponse:
     """Train one pair on its last `train_bars` closed bars (fetched first unless `fetch` is false).
 
     Answers the run and its promotion decision; a failed run is recorded too and answered with its
-    error's status, `detail` and `run_id`.
+    error's status, `detail`, `run_id` and `history`. Runs the `train` task (one at a time per pair).
     """
-    result = service.train_pair(session, settings=settings, pair=body.pair(settings), fetch=body.fetch)
-    outcome = result.outcome
-    if outcome.error is not None:
-        content = {"detail": outcome.error.detail, "run_id": outcome.run.id, "history": result.history}
-        return JSONResponse(jsonable_encoder(content), status_code=outcome.error.status_code)
-    return TrainResponse(run=outcome.run, promotion=outcome.promotion, history=result.history)
+    response: TrainResponse = run_for_route(request, "task", "train", body)
+    return response
 
 
 @router.get("/model/health", response_model=list[ModelHealthRead])
@@ -139,11 +135,11 @@ def health(session: SessionDep, settings: SettingsDep) -> list[ModelHealthRead]:
     response_model=TrainMissingReport,
     responses={409: {"description": "training (train_models / train_missing) is already running"}},
 )
-def train_missing(
-    database: DatabaseDep, settings: SettingsDep, body: TrainMissingRequest | None = None
-) -> TrainMissingReport:
-    """Train exactly the watchlist pairs whose model is missing, stale or weak; report every pair."""
-    return service.train_missing_exclusive(database, settings=settings, fetch=body.fetch if body else True)
+def train_missing(request: Request, body: TrainMissingRequest | None = None) -> TrainMissingReport:
+    """Train exactly the watchlist pairs whose model is missing, stale or weak; report every pair. Runs
+    the `train_missing` action."""
+    report: TrainMissingReport = run_for_route(request, "action", "train_missing", body)
+    return report
 
 
 add_config_doc_routes(router, "/model/policy", MODEL_POLICY, label="model policy")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 
 from myassistant.api.configdoc_routes import add_config_doc_routes
-from myassistant.api.deps import SessionDep, SettingsDep
+from myassistant.api.deps import SessionDep
+from myassistant.api.jobs import RUN_RESPONSES, run_for_route
+from myassistant.catalog.news import FetchNewsParams
 from myassistant.news import service
 from myassistant.news.schemas import (
     LANG_PATTERN,
@@ -18,7 +20,6 @@ from myassistant.news.schemas import (
     AnnotatedArticleRead,
     ArticleRead,
     FetchReport,
-    FetchRequest,
     SearchHit,
 )
 
@@ -26,13 +27,12 @@ router = APIRouter(tags=["News"])
 add_config_doc_routes(router, "/news/fetch_config", service.FETCH_CONFIG, label="news fetch settings")
 
 
-@router.post("/news/fetch", response_model=FetchReport)
-def fetch(
-    session: SessionDep, settings: SettingsDep, body: Annotated[FetchRequest | None, Body()] = None
-) -> FetchReport:
-    """Fetch every feed (NEWS_FEEDS or `feeds`) concurrently and store new articles; per-feed outcome."""
-    body = body or FetchRequest()
-    return service.fetch_news(session, settings=settings, feeds=body.feeds, limit=body.limit)
+@router.post("/news/fetch", response_model=FetchReport, responses=RUN_RESPONSES)
+def fetch(request: Request, body: Annotated[FetchNewsParams | None, Body()] = None) -> FetchReport:
+    """Fetch every feed (NEWS_FEEDS or `feeds`) concurrently and store new articles; per-feed outcome.
+    Runs the `fetch_news` job."""
+    report: FetchReport = run_for_route(request, "job", "fetch_news", body)
+    return report
 
 
 @router.get("/news/latest", response_model=list[ArticleRead])
@@ -58,11 +58,12 @@ def search(
     return service.search(session, q=q, limit=limit)
 
 
-@router.post("/news/analyze", response_model=AnalyzeReport)
-def analyze(session: SessionDep, body: Annotated[AnalyzeRequest | None, Body()] = None) -> AnalyzeReport:
-    """Annotate every article without an annotation (language, sentiment, tags); idempotent."""
-    body = body or AnalyzeRequest()
-    return service.analyze_news(session, batch_size=body.batch_size, limit=body.limit)
+@router.post("/news/analyze", response_model=AnalyzeReport, responses=RUN_RESPONSES)
+def analyze(request: Request, body: Annotated[AnalyzeRequest | None, Body()] = None) -> AnalyzeReport:
+    """Annotate every article without an annotation (language, sentiment, tags); idempotent. Runs the
+    `analyze_news` job."""
+    report: AnalyzeReport = run_for_route(request, "job", "analyze_news", body)
+    return report
 
 
 @router.get("/news/annotated", response_model=list[AnnotatedArticleRead])

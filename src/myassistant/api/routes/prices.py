@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from myassistant.api.deps import SessionDep, SettingsDep
+from myassistant.api.jobs import RUN_RESPONSES, run_for_route
 from myassistant.market import service
 from myassistant.market.schemas import (
     ExchangeId,
@@ -27,13 +28,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/prices/fetch", response_model=PricesFetchResponse, responses=ERRORS)
-def fetch_prices(
-    session: SessionDep, settings: SettingsDep, body: PricesFetchRequest | None = None
-) -> PricesFetchResponse:
+@router.post("/prices/fetch", response_model=PricesFetchResponse, responses=ERRORS | RUN_RESPONSES)
+def fetch_prices(request: Request, body: PricesFetchRequest | None = None) -> PricesFetchResponse:
     """Store new closed bars: one `symbol` (errors answer 4xx/5xx), a list of `symbols` or, with
-    neither, every watchlist pair (each reported with its own error, none stops the rest)."""
-    return service.fetch_requested(session, settings=settings, request=body or PricesFetchRequest())
+    neither, every watchlist pair (each reported with its own error, none stops the rest). Runs the
+    `fetch_prices` job."""
+    response: PricesFetchResponse = run_for_route(request, "job", "fetch_prices", body)
+    return response
 
 
 @router.get("/prices/latest", response_model=PricesLatest, responses=ERRORS)

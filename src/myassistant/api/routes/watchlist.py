@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from myassistant.api.deps import SessionDep, SettingsDep
+from myassistant.api.jobs import RUN_RESPONSES, run_for_route
 from myassistant.market import service
 from myassistant.market.schemas import (
     DiscoverRequest,
@@ -57,21 +58,13 @@ def remove_from_watchlist(
     )
 
 
-@router.post("/watchlist/discover", response_model=DiscoverResult, responses=EXCHANGE_ERRORS)
-def discover(
-    session: SessionDep, settings: SettingsDep, body: DiscoverRequest | None = None
-) -> DiscoverResult:
+@router.post("/watchlist/discover", response_model=DiscoverResult, responses=EXCHANGE_ERRORS | RUN_RESPONSES)
+def discover(request: Request, body: DiscoverRequest | None = None) -> DiscoverResult:
     """Top N active spot pairs in `quote` by 24h quote volume above the minimum, without leveraged
-    tokens or stablecoin/fiat bases; manual entries stay; a dated snapshot of the result is kept."""
-    body = body or DiscoverRequest()
-    return service.discover(
-        session,
-        settings=settings,
-        exchange=body.exchange,
-        quote=body.quote,
-        top_n=body.top_n,
-        min_quote_volume=body.min_quote_volume,
-    )
+    tokens or stablecoin/fiat bases; manual entries stay; a dated snapshot of the result is kept.
+    Runs the `discover_watchlist` job."""
+    result: DiscoverResult = run_for_route(request, "job", "discover_watchlist", body)
+    return result
 
 
 @router.get("/watchlist/snapshots", response_model=list[SnapshotRead])
