@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from myassistant.notify.logic import telegram_length
+from myassistant.notify.text import telegram_length
 from myassistant.peers.server import free_port
 from myassistant.peers.telegram import DEFAULT_TOKEN
 

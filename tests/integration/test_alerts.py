@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from myassistant.alerts.service import check_alerts
 from myassistant.catalog import job_table
 from myassistant.jobs.runner import JobLocks
 from myassistant.jobs.service import run_now
@@ -13,7 +14,6 @@ from myassistant.jobs.tables import JobRun
 from myassistant.market import service as market
 from myassistant.market.schemas import WatchlistEntryIn
 from myassistant.news.tables import Feed
-from myassistant.notify.alerts import check_alerts
 from tests.fixtures.decision import constant_model
 from tests.fixtures.telegram_peer import set_notify_config
 

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from myassistant.api.app import create_app
-from myassistant.notify import bot as bot_module
-from myassistant.notify.bot import BotService
+from myassistant.bot import poller as bot_module
+from myassistant.bot.poller import BotService
 from myassistant.notify.schemas import NotifyConfigUpdate
 from myassistant.notify.service import update_config
 from myassistant.notify.telegram import client_for

@@ -6,12 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from myassistant.api.app import create_app
+from myassistant.bot.poller import Bot
 from myassistant.core import configdocs
 from myassistant.ml import service as ml
 from myassistant.ml.schemas import PairKey
-from myassistant.notify.bot import Bot
-from myassistant.notify.logic import format_number, format_price
 from myassistant.notify.telegram import client_for
+from myassistant.notify.text import format_number, format_price
 from myassistant.signals.policy import RISK_POLICY
 from tests.fixtures.decision import OPEN_POLICY, constant_model
 from tests.fixtures.telegram_peer import FAST_RETRY, set_notify_config

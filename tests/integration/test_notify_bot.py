@@ -10,10 +10,8 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from myassistant.cli import app as cli_app
-from myassistant.core import configdocs
-from myassistant.jobs.tables import JobRun
-from myassistant.notify.bot import (
+from myassistant.bot.logic import EquityView, PositionLine, SignalLine
+from myassistant.bot.poller import (
     BOT_STATE,
     Bot,
     BotProviders,
@@ -21,7 +19,9 @@ from myassistant.notify.bot import (
     default_providers,
     is_configured_chat,
 )
-from myassistant.notify.logic import EquityView, PositionLine, SignalLine
+from myassistant.cli import app as cli_app
+from myassistant.core import configdocs
+from myassistant.jobs.tables import JobRun
 from myassistant.notify.telegram import client_for
 from tests.fixtures.telegram_peer import FAST_RETRY, set_notify_config
 

@@ -259,12 +259,12 @@ def test_a_failed_notification_is_sent_once_by_the_retry_pass(
     telegram_peer.state.fail_next("sendMessage", 500, times=4)  # every attempt of the first call
     outcome = make_event(database, world)
     assert outcome.notification.status == "failed" and outcome.notification.retryable is True
-    assert notify.retry_failed_notifications(database, settings=world) == {
+    assert service.retry_failed_notifications(database, settings=world) == {
         "retried": 1,
         "sent": 1,
         "failed": 0,
     }
-    assert notify.retry_failed_notifications(database, settings=world) == {
+    assert service.retry_failed_notifications(database, settings=world) == {
         "retried": 0,
         "sent": 0,
         "failed": 0,
@@ -280,7 +280,7 @@ def test_the_retry_pass_leaves_failures_older_than_its_window(
     telegram_peer.state.fail_next("sendMessage", 500, times=4)
     make_event(database, world)
     mid_bar_clock.advance(hours=25)
-    assert notify.retry_failed_notifications(database, settings=world)["retried"] == 0
+    assert service.retry_failed_notifications(database, settings=world)["retried"] == 0
     assert telegram_peer.state.messages() == []
 
 
@@ -311,7 +311,7 @@ def test_no_answer_after_sending_is_never_sent_again(database, world, notify_on,
     assert outcome.notification.status == "failed" and outcome.notification.retryable is False
     assert "may have been processed" in outcome.notification.reason
     assert telegram_peer.state.wait_for(lambda: len(telegram_peer.state.messages()) == 1)
-    assert notify.retry_failed_notifications(database, settings=world)["retried"] == 0
+    assert service.retry_failed_notifications(database, settings=world)["retried"] == 0
     assert len(telegram_peer.state.messages()) == 1
 
 
@@ -335,7 +335,7 @@ def test_a_reservation_left_by_a_crash_is_never_sent(database, world, notify_on,
             )
         )
     assert send(database, world, event).status == "already_handled"
-    assert notify.retry_failed_notifications(database, settings=world)["retried"] == 0
+    assert service.retry_failed_notifications(database, settings=world)["retried"] == 0
     assert telegram_peer.state.messages() == []
 
 
@@ -366,7 +366,7 @@ def test_the_token_never_reaches_logs_or_results(database, world, notify_on, tel
     notify_on(token=OTHER_TOKEN)
     failed = make_event(database, world)
     notify_on()
-    retried = notify.retry_failed_notifications(database, settings=world)
+    retried = service.retry_failed_notifications(database, settings=world)
     assert retried["sent"] == 1
     secrets = (OTHER_TOKEN, OTHER_TOKEN.split(":")[1], telegram_peer.token, telegram_peer.token.split(":")[1])
     dumped = failed.model_dump_json()

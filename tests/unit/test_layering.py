@@ -12,6 +12,8 @@ PACKAGE = Path(myassistant.__file__).parent
 IO_LIBRARIES = {"sqlalchemy", "fastapi", "starlette", "httpx", "apscheduler", "ccxt", "uvicorn", "psycopg"}
 # Pure modules that are not named logic.py.
 OTHER_PURE_MODULES = (
+    "myassistant.core.i18n",
+    "myassistant.notify.text",
     "myassistant.trading.costs",
     "myassistant.signals.risk",
     "myassistant.ml.timeframes",
@@ -36,6 +38,8 @@ def test_every_domain_with_a_logic_module_is_checked() -> None:
         "myassistant.signals.logic",
         "myassistant.trading.logic",
         "myassistant.notify.logic",
+        "myassistant.bot.logic",
+        "myassistant.alerts.logic",
     } <= set(pure_modules())
 
 

@@ -1,16 +1,15 @@
-"""Pure parts of phase 2: notices from stored events, the retry verdict, incidents and alert text."""
+"""Pure parts of delivery: notices from stored events and the retry verdict."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from myassistant.notify import logic
-from myassistant.notify.logic import JobStreak, ModelHealthLine, RiskNote
-from myassistant.notify.schemas import NotifyConfig, NotifyRules
+from myassistant.notify.logic import RiskNote
 
 TOKEN = "123456789:" + "A" * 35
 BAR = datetime(2026, 1, 15, 11, 45, tzinfo=UTC)
@@ -98,60 +97,3 @@ def test_a_naive_trained_at_is_read_as_utc() -> None:
 def test_the_retry_verdict(outcome: str, possibly_delivered: bool, attempts: int, retry: bool) -> None:
     verdict = logic.retry_verdict(outcome, possibly_delivered=possibly_delivered, attempts=attempts)
     assert verdict.send is retry and verdict.reason
-
-
-def test_a_job_incident_needs_three_errors_and_its_key_names_the_streak() -> None:
-    assert logic.job_incident(JobStreak("fetch_news", 41, 2, "boom")) is None
-    incident = logic.job_incident(JobStreak("fetch_news", 41, 3, "boom"))
-    assert incident is not None and incident.key == "job:fetch_news:after:41"
-    assert logic.job_incident(JobStreak("fetch_news", 41, 9, "later")).key == incident.key  # same outage
-
-
-def test_a_feed_incident_key_changes_only_when_the_feed_recovered_in_between() -> None:
-    def key(success: datetime | None, failures: int = 3) -> str | None:
-        incident = logic.feed_incident(
-            url="u", url_digest="d", failures=failures, last_success_at=success, last_error=None
-        )
-        return incident.key if incident else None
-
-    assert key(None, failures=2) is None
-    assert key(None) == key(None, failures=10) != key(BAR)
-
-
-def test_only_a_stale_model_with_a_run_is_an_incident() -> None:
-    line = ModelHealthLine(
-        "bybit", "BTC/USDT", "15m", 12, "stale", "run 3: 9.0 days old", 3, 0.6, timedelta(days=9)
-    )
-    incident = logic.stale_model_incident(line)
-    assert incident is not None and incident.key == "model:bybit:BTC/USDT:15m:12:run:3"
-    assert logic.stale_model_incident(ModelHealthLine("bybit", "BTC/USDT", "15m", 12, "missing")) is None
-    assert (
-        logic.stale_model_incident(ModelHealthLine("bybit", "BTC/USDT", "15m", 12, "weak", run_id=3)) is None
-    )
-
-
-def test_alert_text_is_escaped_and_localised() -> None:
-    incident = logic.job_incident(JobStreak("fetch<news>", 0, 3, "HTTP <503> & more"))
-    assert incident is not None
-    text = logic.render_alert(incident, "en")
-    assert "fetch&lt;news&gt;" in text and "Last error: HTTP &lt;503&gt; &amp; more" in text
-    assert logic.render_alert(incident, "ru").startswith("⚠️ <b>Задача fetch&lt;news&gt; не выполняется</b>")
-    feed = logic.feed_incident(url="u", url_digest="d", failures=3, last_success_at=None, last_error=None)
-    assert feed is not None and "последний успех никогда" in logic.render_alert(feed, "ru")
-
-
-@pytest.mark.parametrize(
-    ("config", "send"),
-    [
-        (NotifyConfig(), False),
-        (NotifyConfig(enabled=True, token=TOKEN, chat_id=5), True),
-        (
-            NotifyConfig(
-                enabled=True, token=TOKEN, chat_id=5, profiles={"default": NotifyRules(alerts=False)}
-            ),
-            False,
-        ),
-    ],
-)
-def test_alerts_follow_enabled_and_the_active_profile(config: NotifyConfig, send: bool) -> None:
-    assert logic.should_alert(config).send is send

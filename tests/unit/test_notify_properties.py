@@ -7,13 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from myassistant.notify.logic import (
-    MAX_MESSAGE_LENGTH,
-    RiskNote,
-    SignalNotice,
-    render_signal_message,
-    telegram_length,
-)
+from myassistant.notify.logic import RiskNote, SignalNotice, render_signal_message
+from myassistant.notify.text import MAX_MESSAGE_LENGTH, telegram_length
 from myassistant.peers.telegram import parse_html
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)

@@ -27,13 +27,13 @@ from myassistant.api.routes import (
     watchlist,
 )
 from myassistant.api.security import require_token_for_mutations
+from myassistant.bot.poller import start_in_service
 from myassistant.catalog import action_table, job_table, task_table
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import setup_logging
 from myassistant.jobs.runner import JobLocks
 from myassistant.jobs.scheduler import Scheduler
-from myassistant.notify.bot import start_in_service
 
 logger = logging.getLogger("myassistant.api")
 

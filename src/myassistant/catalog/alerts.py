@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from myassistant.alerts import service as alerts
 from myassistant.jobs.runner import JobContext
-from myassistant.notify import alerts
 
 
 def check_alerts(context: JobContext) -> dict[str, Any]:

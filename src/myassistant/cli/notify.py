@@ -12,9 +12,9 @@ def bot(
     poll_timeout: int = typer.Option(25, min=0, max=50, help="seconds each getUpdates long poll waits"),
 ) -> None:
     """Run the two-way Telegram bot: answers commands from the configured chat only (Ctrl+C stops it)."""
+    from myassistant.bot.poller import Bot, bot_lock, run_until_interrupted
     from myassistant.core.locks import held_lock
     from myassistant.core.logging import setup_logging
-    from myassistant.notify.bot import Bot, bot_lock, run_until_interrupted
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.secret_values())

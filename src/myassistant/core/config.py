@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from myassistant.core.i18n import Lang
+
 DEFAULT_SQLITE_URL = "sqlite:///./data/myassistant.db"
 MIN_TOKEN_LENGTH = 16
 DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx)://[^\s/]+(:\d{1,5})?/?$")
@@ -61,7 +63,7 @@ class Settings(BaseSettings):
     # Run the two-way bot inside the service too (only one process per database polls, by lock).
     telegram_bot_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    ui_lang: Literal["en", "ru"] = "en"
+    ui_lang: Lang = "en"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     # An existing Dask cluster for training and replays (through joblib's dask backend); unset: local

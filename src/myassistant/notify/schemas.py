@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from myassistant.core.i18n import Lang
+
 TOKEN_PATTERN = re.compile(r"^\d{5,12}:[A-Za-z0-9_-]{30,64}$")
 CHANNEL_PATTERN = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
 PROFILE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
@@ -15,7 +17,6 @@ MAX_PROFILES = 20
 MAX_VERSION = 2**31 - 1
 MAX_CHAT_ID = 10**15  # Telegram ids fit in 52 bits; supergroups look like -100 followed by 10 digits
 
-Lang = Literal["en", "ru"]
 Source = Literal["both", "endpoint", "scheduler"]
 ChatId = int | str
 DEFAULT_PROFILE = "default"

@@ -45,7 +45,6 @@ from myassistant.notify.telegram import (
     TelegramUnavailable,
     client_for,
 )
-from myassistant.signals.tables import SignalEvent
 
 logger = logging.getLogger("myassistant.notify")
 
@@ -423,38 +422,24 @@ def _clean(text: str) -> str:
     return REDACTOR.redact(text)[:2000]
 
 
-def retry_failed_notifications(
-    database: Database,
-    *,
-    settings: Settings,
-    window: timedelta = RETRY_WINDOW,
-    limit: int = RETRY_BATCH,
-) -> dict[str, int]:
-    """Send again the retryable failed signal notifications of the last `window` (bounded batch)."""
+def retryable_signal_events(
+    session: Session, *, window: timedelta = RETRY_WINDOW, limit: int = RETRY_BATCH
+) -> list[int]:
+    """Ids of the signal events whose notification failed retryably within `window` (oldest first)."""
     since = clock.now() - window
-    with database.session(write=False) as session:
-        ids = session.scalars(
-            select(Notification.signal_event_id)
-            .where(
-                Notification.kind == "signal",
-                Notification.status == FAILED,
-                Notification.retryable.is_(True),
-                Notification.created_at >= since,
-                Notification.signal_event_id.is_not(None),
-            )
-            .order_by(Notification.id)
-            .limit(limit)
-        ).all()
-        events = session.scalars(
-            select(SignalEvent).where(SignalEvent.id.in_(set(ids))).order_by(SignalEvent.id)
-        ).all()
-    results = [
-        maybe_send_signal_notification(database, settings=settings, event=event, source=event.source)
-        for event in events
-    ]
-    return {"retried": len(results)} | {
-        status: sum(r.status == status for r in results) for status in ("sent", "failed")
-    }
+    ids = session.scalars(
+        select(Notification.signal_event_id)
+        .where(
+            Notification.kind == "signal",
+            Notification.status == FAILED,
+            Notification.retryable.is_(True),
+            Notification.created_at >= since,
+            Notification.signal_event_id.is_not(None),
+        )
+        .order_by(Notification.id)
+        .limit(limit)
+    ).all()
+    return [event_id for event_id in ids if event_id is not None]
 
 
 def notifications_for(session: Session, *, signal_event_id: int) -> list[Notification]:

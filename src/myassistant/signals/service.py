@@ -425,13 +425,29 @@ def fill_forward_returns(session: Session, *, limit: int = 10_000) -> int:
     return filled
 
 
+def retry_failed_notifications(database: Database, *, settings: Settings) -> dict[str, int]:
+    """Send again the retryable failed signal notifications of the last day (a bounded batch)."""
+    with database.session(write=False) as session:
+        ids = notify.retryable_signal_events(session)
+        events = session.scalars(
+            select(SignalEvent).where(SignalEvent.id.in_(set(ids))).order_by(SignalEvent.id)
+        ).all()
+    results = [
+        notify.maybe_send_signal_notification(database, settings=settings, event=event, source=event.source)
+        for event in events
+    ]
+    return {"retried": len(results)} | {
+        status: sum(r.status == status for r in results) for status in ("sent", "failed")
+    }
+
+
 def run_cycle(
     database: Database, *, settings: Settings, source: str = "scheduler", trade: bool = True
 ) -> dict[str, Any]:
     """The decision cycle: retry failed notifications; every watchlist pair: refresh prices, signal,
     trade BUYs; then exits and forward returns. Returns the counts for the job's stats."""
     # Before the scan, so a notification that fails in this run is not sent again minutes later.
-    retried = notify.retry_failed_notifications(database, settings=settings)
+    retried = retry_failed_notifications(database, settings=settings)
     with database.session() as session:
         pairs = watchlist_pairs(session, settings=settings)
         series = list(dict.fromkeys(market.PairKey(p.exchange, p.symbol, p.timeframe) for p in pairs))

@@ -14,14 +14,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from myassistant.alerts import logic
+from myassistant.alerts.logic import Incident, JobStreak
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import REDACTOR
 from myassistant.jobs.runner import ERROR, OK
 from myassistant.jobs.tables import JobRun
+from myassistant.ml import service as ml
 from myassistant.news import service as news
-from myassistant.notify import logic, providers
-from myassistant.notify.logic import Incident, JobStreak
 from myassistant.notify.service import Message, get_config, send_once
 
 logger = logging.getLogger("myassistant.notify")
@@ -69,7 +70,18 @@ def incidents(session: Session, *, settings: Settings) -> list[Incident]:
         )
         for feed in news.list_feeds(session, min_consecutive_failures=logic.FEED_FAILURES_FOR_ALERT)
     ]
-    found += [logic.stale_model_incident(model) for model in providers.model_health(session, settings)]
+    found += [
+        logic.stale_model_incident(
+            exchange=health.exchange,
+            symbol=health.symbol,
+            timeframe=health.timeframe,
+            horizon_steps=health.horizon_steps,
+            status=health.status,
+            run_id=health.run_id,
+            reason=health.reason,
+        )
+        for health in ml.health_report(session, settings=settings)
+    ]
     return [incident for incident in found if incident is not None]
 
 

@@ -5,9 +5,9 @@ the reply is sent, so a restarted bot neither re-answers an old command nor need
 have seen the confirming offset. Messages from any other chat are ignored and logged by chat id
 and update id only, never by content.
 
-Commands are pluggable (`CommandRegistry`); the data behind them comes through `BotProviders`
-(`notify.providers`: the same service calls as the API, so the numbers agree). A provider left
-as None answers honestly that the data is not available.
+Commands come from the one list in `bot.logic.COMMANDS`, each answered by its handler in `HANDLERS`;
+the data behind them comes through `BotProviders` (`bot.providers`: the same service calls as the
+API, so the numbers agree). A provider left as None answers honestly that the data is not available.
 """
 
 from __future__ import annotations
@@ -22,16 +22,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from myassistant.catalog import job_table
-from myassistant.core import clock, configdocs
-from myassistant.core.config import Settings
-from myassistant.core.db import Database
-from myassistant.core.errors import PreconditionFailed
-from myassistant.core.locks import NamedLock, lock_dir_for, named_lock
-from myassistant.core.retry import RetryPolicy
-from myassistant.jobs.service import SchedulerView, last_runs
-from myassistant.notify import logic, providers
-from myassistant.notify.logic import (
+from myassistant.bot import logic, providers
+from myassistant.bot.logic import (
     EquityView,
     JobStatusLine,
     ModelHealthLine,
@@ -40,7 +32,16 @@ from myassistant.notify.logic import (
     SignalLine,
     WatchlistLine,
 )
-from myassistant.notify.schemas import ChatId, Lang, NotifyConfig
+from myassistant.catalog import job_table
+from myassistant.core import clock, configdocs
+from myassistant.core.config import Settings
+from myassistant.core.db import Database
+from myassistant.core.errors import PreconditionFailed
+from myassistant.core.i18n import Lang
+from myassistant.core.locks import NamedLock, lock_dir_for, named_lock
+from myassistant.core.retry import RetryPolicy
+from myassistant.jobs.service import SchedulerView, last_runs
+from myassistant.notify.schemas import ChatId, NotifyConfig
 from myassistant.notify.service import get_config
 from myassistant.notify.telegram import (
     TelegramBadToken,
@@ -137,8 +138,8 @@ class CommandRegistry:
     def get(self, name: str) -> Command | None:
         return self.commands.get(name)
 
-    def listed(self) -> list[str]:
-        return [name for name, command in self.commands.items() if command.listed]
+    def listed(self) -> list[logic.CommandSpec]:
+        return [logic.CommandSpec(name) for name, command in self.commands.items() if command.listed]
 
 
 # -- providers available in phase 1 ---------------------------------------------------------
@@ -240,16 +241,24 @@ def _from_provider(
     return handle
 
 
+# Each command of `logic.COMMANDS` and the handler that answers it.
+HANDLERS: dict[str, Handler] = {
+    "help": _help,
+    "start": _help,
+    "status": _status,
+    "signals": _signals,
+    "positions": _from_provider("positions", lambda p: p.positions, logic.render_positions),
+    "equity": _from_provider("equity", lambda p: p.equity, logic.render_equity),
+    "report": _from_provider("report", lambda p: p.report, logic.render_report),
+    "watchlist": _from_provider("watchlist", lambda p: p.watchlist, logic.render_watchlist),
+}
+
+
 def default_commands() -> CommandRegistry:
+    """The registry of every command in `logic.COMMANDS`, in its order."""
     registry = CommandRegistry()
-    registry.register("help", _help)
-    registry.register("start", _help, listed=False)  # what Telegram sends on first contact
-    registry.register("status", _status)
-    registry.register("signals", _signals)
-    registry.register("positions", _from_provider("positions", lambda p: p.positions, logic.render_positions))
-    registry.register("equity", _from_provider("equity", lambda p: p.equity, logic.render_equity))
-    registry.register("report", _from_provider("report", lambda p: p.report, logic.render_report))
-    registry.register("watchlist", _from_provider("watchlist", lambda p: p.watchlist, logic.render_watchlist))
+    for spec in logic.COMMANDS:
+        registry.register(spec.name, HANDLERS[spec.name], listed=spec.listed)
     return registry
 
 

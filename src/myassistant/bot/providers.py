@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from myassistant.bot.logic import EquityView, ModelHealthLine, PositionLine, SignalLine, WatchlistLine
 from myassistant.core.config import Settings
 from myassistant.market import service as market
 from myassistant.ml import service as ml
-from myassistant.notify.logic import EquityView, ModelHealthLine, PositionLine, SignalLine, WatchlistLine
 from myassistant.signals import service as signals
 from myassistant.signals.service import latest_quotes
 from myassistant.trading import service as broker
