@@ -130,7 +130,7 @@ def run_pipeline(
         )
     with database.session(write=False) as session:
         summary.watchlist = [f"{e.exchange} {e.symbol}" for e in market.list_watchlist(session)]
-        summary.equity = broker.equity(session, latest_price=signals.latest_quotes).model_dump(mode="json")
+        summary.equity = broker.equity(session).model_dump(mode="json")
         events = signals.recent(session, limit=1000)
         summary.signals = {
             "events": len(events),

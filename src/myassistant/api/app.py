@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from myassistant import __version__, diagnostics
+from myassistant import __version__
+from myassistant.api import diagnostics
 from myassistant.api.errors import install_error_handlers
 from myassistant.api.routes import (
     automation,

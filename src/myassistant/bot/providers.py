@@ -11,7 +11,6 @@ from myassistant.core.config import Settings
 from myassistant.market import service as market
 from myassistant.ml import service as ml
 from myassistant.signals import service as signals
-from myassistant.signals.service import latest_quotes
 from myassistant.trading import service as broker
 
 
@@ -45,13 +44,13 @@ def open_positions(session: Session, _settings: Settings) -> list[PositionLine]:
             unrealized_pnl=position.unrealized_pnl,
             unrealized_pct=float(position.unrealized_pct) / 100,
         )
-        for position in broker.positions(session, latest_price=latest_quotes)
+        for position in broker.positions(session)
     ]
 
 
 def paper_equity(session: Session, _settings: Settings) -> EquityView:
     """`GET /trade/equity`."""
-    equity = broker.equity(session, latest_price=latest_quotes)
+    equity = broker.equity(session)
     return EquityView(
         cash=equity.cash,
         positions_value=equity.positions_value,

@@ -1,42 +1,43 @@
-"""Imports every domain's tables so `Base.metadata` is complete (Alembic, tests)."""
+"""The complete `Base.metadata` (Alembic, tests): every `myassistant.<package>.tables` module, found by
+walking the package, so the core names no domain and a new domain's tables are picked up as they land.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import pkgutil
 
 from sqlalchemy import MetaData
 
+import myassistant
 from myassistant.core.db import Base
-from myassistant.news.tables import FTS_COLUMN, FTS_INDEX, FTS_TABLE
 
-TABLE_MODULES = (
-    "myassistant.core.tables",
-    "myassistant.jobs.tables",
-    "myassistant.memory.tables",
-    "myassistant.ml.tables",
-    "myassistant.news.tables",
-    "myassistant.market.tables",
-    "myassistant.signals.tables",
-    "myassistant.trading.tables",
-    "myassistant.notify.tables",
-)
+# Objects that exist in the database but not in the ORM (full-text tables and their shadow tables,
+# full-text indexes, generated search columns), by name prefix; a domain adds its own with
+# `register_unmanaged` when its tables module is imported.
+_UNMANAGED_PREFIXES: list[str] = ["alembic_version"]
+
+
+def register_unmanaged(*prefixes: str) -> None:
+    """Tell migrations to leave alone database objects whose names start with one of `prefixes`."""
+    _UNMANAGED_PREFIXES.extend(prefix for prefix in prefixes if prefix not in _UNMANAGED_PREFIXES)
+
+
+def table_modules() -> list[str]:
+    """Every package's `tables` module, in a stable order."""
+    return sorted(
+        f"{myassistant.__name__}.{package.name}.tables"
+        for package in pkgutil.iter_modules(myassistant.__path__)
+        if package.ispkg and importlib.util.find_spec(f"{myassistant.__name__}.{package.name}.tables")
+    )
 
 
 def load_all_tables() -> MetaData:
     """Register every table module and return the shared metadata."""
-    for module in TABLE_MODULES:
+    for module in table_modules():
         importlib.import_module(module)
     return Base.metadata
-
-
-# Objects that exist in the database but not in the ORM (full-text tables and their shadow tables,
-# full-text indexes, generated search columns), by name prefix; tables, indexes and columns alike.
-UNMANAGED_TABLE_PREFIXES: tuple[str, ...] = (
-    "alembic_version",
-    FTS_TABLE,  # news: SQLite FTS5 table + shadow tables
-    FTS_INDEX,  # news: PostgreSQL GIN index on the tsvector column
-    FTS_COLUMN,  # news: PostgreSQL generated tsvector column
-)
 
 
 def include_in_migrations(
@@ -44,5 +45,5 @@ def include_in_migrations(
 ) -> bool:
     """Alembic filter: ignore objects the ORM does not own."""
     if type_ in ("table", "index", "column") and reflected and compare_to is None and name:
-        return not name.startswith(UNMANAGED_TABLE_PREFIXES)
+        return not name.startswith(tuple(_UNMANAGED_PREFIXES))
     return True

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from myassistant.core.db import Base, BigIntPK
+from myassistant.core.metadata import register_unmanaged
 
 # Full-text objects the ORM does not manage (created by migration 0002 for one backend only):
 # SQLite: the FTS5 table `articles_fts` (+ shadow tables and triggers);
@@ -16,6 +17,8 @@ from myassistant.core.db import Base, BigIntPK
 FTS_TABLE = "articles_fts"
 FTS_COLUMN = "fts_tsv"
 FTS_INDEX = "ix_articles_fts_tsv"
+# SQLite FTS5 table + shadow tables, the PostgreSQL GIN index and generated tsvector column: not ORM-owned.
+register_unmanaged(FTS_TABLE, FTS_INDEX, FTS_COLUMN)
 
 
 class Feed(Base):

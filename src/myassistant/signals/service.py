@@ -40,7 +40,7 @@ from myassistant.signals.tables import SignalEvent
 from myassistant.trading import service as broker
 from myassistant.trading.costs import rates_from_bps
 from myassistant.trading.logic import plan_buy
-from myassistant.trading.service import Quote, SeriesKey
+from myassistant.trading.service import SeriesKey
 
 HEADLINES_IN_NOTE = 3
 CONTRIBUTIONS_IN_NOTE = 5
@@ -62,14 +62,6 @@ def resolve_pair(
         )
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-
-
-def latest_quotes(session: Session, keys: Sequence[SeriesKey]) -> dict[SeriesKey, Quote]:
-    """The newest stored close of each (exchange, symbol, timeframe), for the paper broker."""
-    return {
-        key: Quote(bar_dt=bar.ts, price=Decimal(repr(bar.close)))
-        for key, bar in market.latest_closes(session, keys=keys).items()
-    }
 
 
 def make_signal(
@@ -281,8 +273,8 @@ def _last_buy_close(session: Session, pair: Pair, bar_dt: datetime) -> datetime 
 
 
 def _broker_state(session: Session, pair: Pair, price: float) -> risk.BrokerState:
-    marked = broker.positions(session, latest_price=latest_quotes)
-    equity = broker.equity(session, latest_price=latest_quotes, marked=marked)
+    marked = broker.positions(session)
+    equity = broker.equity(session, marked=marked)
     held = sum(
         (p.market_value for p in marked if (p.exchange, p.symbol) == (pair.exchange, pair.symbol)), Decimal(0)
     )
@@ -458,7 +450,7 @@ def run_cycle(
         database, settings=settings, pairs=pairs, source=source, trade=trade, refresh_errors=failed
     )
     with database.session() as session:
-        exits = broker.apply_exits(session, latest_price=latest_quotes)
+        exits = broker.apply_exits(session)
         filled = fill_forward_returns(session)
     return summarise(results) | {
         "exits": len(exits),

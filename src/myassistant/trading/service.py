@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from myassistant.core import clock, configdocs
 from myassistant.core.db import insert_ignoring_conflicts
 from myassistant.core.errors import InvalidInput, NotFound
+from myassistant.market import service as market
 from myassistant.trading import logic
 from myassistant.trading.logic import AccountState, BrokerSettings, Fill, Holding
 from myassistant.trading.schemas import EquityRead, OrderRead, PositionRead
@@ -37,6 +38,14 @@ class Quote:
 SeriesKey = tuple[str, str, str]  # (exchange, symbol, timeframe)
 # The latest closed bar's price of each series asked for; a series without stored prices is left out.
 PriceLookup = Callable[[Session, Sequence[SeriesKey]], dict[SeriesKey, Quote]]
+
+
+def latest_quotes(session: Session, keys: Sequence[SeriesKey]) -> dict[SeriesKey, Quote]:
+    """The newest stored close of each series: how the paper account prices its positions."""
+    return {
+        key: Quote(bar_dt=bar.ts, price=Decimal(repr(bar.close)))
+        for key, bar in market.latest_closes(session, keys=keys).items()
+    }
 
 
 def broker_settings(session: Session) -> BrokerSettings:
@@ -147,7 +156,9 @@ def close_position(
     return OrderRead.model_validate(order)
 
 
-def close_at_market(session: Session, *, exchange: str, symbol: str, latest_price: PriceLookup) -> OrderRead:
+def close_at_market(
+    session: Session, *, exchange: str, symbol: str, latest_price: PriceLookup = latest_quotes
+) -> OrderRead:
     """Sell a whole position at the latest stored close of its timeframe; 404 without a position."""
     position = _position(session, open_account(session).id, exchange, symbol)
     if position is None:
@@ -158,7 +169,7 @@ def close_at_market(session: Session, *, exchange: str, symbol: str, latest_pric
     )
 
 
-def apply_exits(session: Session, *, latest_price: PriceLookup) -> list[OrderRead]:
+def apply_exits(session: Session, *, latest_price: PriceLookup = latest_quotes) -> list[OrderRead]:
     """Close every position an optional exit (stop-loss, take-profit, horizon) says to close."""
     settings = broker_settings(session)
     if not (settings.exit_after_horizon or settings.take_profit_pct or settings.stop_loss_pct):
@@ -193,7 +204,7 @@ def apply_exits(session: Session, *, latest_price: PriceLookup) -> list[OrderRea
     return closed
 
 
-def positions(session: Session, *, latest_price: PriceLookup) -> list[PositionRead]:
+def positions(session: Session, *, latest_price: PriceLookup = latest_quotes) -> list[PositionRead]:
     """Open positions marked to market, priced with one lookup for all of them."""
     held = list(_positions(session, open_account(session).id))
     quotes = latest_price(session, [(p.exchange, p.symbol, p.timeframe) for p in held])
@@ -201,7 +212,10 @@ def positions(session: Session, *, latest_price: PriceLookup) -> list[PositionRe
 
 
 def equity(
-    session: Session, *, latest_price: PriceLookup, marked: list[PositionRead] | None = None
+    session: Session,
+    *,
+    latest_price: PriceLookup = latest_quotes,
+    marked: list[PositionRead] | None = None,
 ) -> EquityRead:
     """The account's value; pass `marked` (from `positions`) to avoid pricing the positions twice."""
     account = open_account(session)

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from myassistant import diagnostics
+from myassistant.api import diagnostics
 from myassistant.api.concurrency import run_read
 from myassistant.api.deps import DatabaseDep, SettingsDep
-from myassistant.diagnostics import DebugInfo, Hello, TimeNow
+from myassistant.api.diagnostics import DebugInfo, Hello, TimeNow
 
 router = APIRouter(tags=["System"])
 

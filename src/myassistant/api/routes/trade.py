@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query
 
 from myassistant.api.configdoc_routes import add_config_doc_routes
 from myassistant.api.deps import SessionDep
-from myassistant.signals.service import latest_quotes
 from myassistant.trading import service
 from myassistant.trading.schemas import CloseRequest, EquityRead, OrderRead, PositionRead, ResetRequest
 
@@ -17,13 +16,13 @@ add_config_doc_routes(router, "/trade/paper/settings", service.BROKER_SETTINGS, 
 @router.get("/trade/positions", response_model=list[PositionRead])
 def trade_positions(session: SessionDep) -> list[PositionRead]:
     """Open positions marked to market at the latest stored close."""
-    return service.positions(session, latest_price=latest_quotes)
+    return service.positions(session)
 
 
 @router.get("/trade/equity", response_model=EquityRead)
 def trade_equity(session: SessionDep) -> EquityRead:
     """Cash, positions value, equity, realized and unrealized PnL, return since the account opened."""
-    return service.equity(session, latest_price=latest_quotes)
+    return service.equity(session)
 
 
 @router.get("/trade/orders", response_model=list[OrderRead])
@@ -40,9 +39,7 @@ def trade_orders(
 @router.post("/trade/paper/close", response_model=OrderRead, responses={404: {"description": "no position"}})
 def trade_close(body: CloseRequest, session: SessionDep) -> OrderRead:
     """Sell the whole position at the latest stored close (slippage and fee applied)."""
-    return service.close_at_market(
-        session, exchange=body.exchange, symbol=body.symbol, latest_price=latest_quotes
-    )
+    return service.close_at_market(session, exchange=body.exchange, symbol=body.symbol)
 
 
 @router.post(
