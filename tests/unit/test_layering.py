@@ -1,9 +1,13 @@
-"""The pure core stays pure: no module of it pulls in a database, web or network library, even indirectly."""
+"""The structure holds: every package has its place in the layer contract that `make lint` checks, and
+the pure core pulls in no database, web or network library, even indirectly."""
 
 from __future__ import annotations
 
+import pkgutil
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import myassistant
@@ -51,3 +55,35 @@ def test_pure_modules_load_no_database_web_or_network_library() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+ROOT = PACKAGE.parent.parent
+NOT_LAYERED = {"peers"}  # outside the stack: its own contract lets it import only the core
+
+
+def _contracts() -> list[dict[str, object]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return list(config["tool"]["importlinter"]["contracts"])
+
+
+def _layered_packages() -> set[str]:
+    [layers] = [c["layers"] for c in _contracts() if c["type"] == "layers"]
+    return {name.split(".")[1] for layer in layers for name in re.findall(r"myassistant\.\w+", str(layer))}
+
+
+def test_every_package_has_its_place_in_the_layer_contract() -> None:
+    packages = {module.name for module in pkgutil.iter_modules([str(PACKAGE)])}
+    assert packages - NOT_LAYERED <= _layered_packages(), "place the new package in [tool.importlinter]"
+    peers = next(c for c in _contracts() if c.get("source_modules") == ["myassistant.peers"])
+    assert {m.split(".")[1] for m in peers["forbidden_modules"]} == packages - {"core", "peers"}
+
+
+def test_the_import_contracts_hold() -> None:
+    """The same check as `make lint`: an upward import fails with a message naming it."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
