@@ -27,12 +27,12 @@ from myassistant.core import migrate  # noqa: E402
 from myassistant.core.config import Settings  # noqa: E402
 from myassistant.core.db import Database  # noqa: E402
 from myassistant.market import service as market  # noqa: E402
-from myassistant.ml import service  # noqa: E402
+from myassistant.market.logic import Pair  # noqa: E402
+from myassistant.ml import frames as service  # noqa: E402
 from myassistant.ml.features import WARMUP_BARS, build_features  # noqa: E402
-from myassistant.ml.schemas import PairKey  # noqa: E402
 from myassistant.news import service as news_service  # noqa: E402
 
-PAIR = PairKey(exchange="bybit", symbol="BTC/USDT", timeframe="15m", horizon_steps=12)
+PAIR = Pair(exchange="bybit", symbol="BTC/USDT", timeframe="15m", horizon_steps=12)
 
 
 def median_ms(function: Callable[[], Any], calls: int) -> float:

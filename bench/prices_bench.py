@@ -35,6 +35,7 @@ from myassistant.core.config import Settings  # noqa: E402
 from myassistant.core.db import Database, insert_ignoring_conflicts  # noqa: E402
 from myassistant.market import service, store  # noqa: E402
 from myassistant.market.exchange import CLIENTS, ClientOptions  # noqa: E402
+from myassistant.market.logic import Series  # noqa: E402
 from myassistant.market.tables import Price  # noqa: E402
 from myassistant.peers.exchange import DEFAULT_MARKETS, ExchangePeer, create_app  # noqa: E402
 from myassistant.peers.server import serving  # noqa: E402
@@ -167,13 +168,13 @@ def bench_store(url: str, rows: int, folder: Path) -> None:
 def bench_peer(folder: Path) -> None:
     now = datetime(2026, 1, 15, 12, 7, tzinfo=UTC)
     markets = [m for m in DEFAULT_MARKETS if m.quote == "USDT" and m.active][:50]
-    keys = [service.PairKey("bybit", m.symbol, "15m") for m in markets]
+    keys = [Series("bybit", m.symbol, "15m") for m in markets]
     print(f"fetching {len(keys)} pairs (15m) from the local exchange peer over loopback HTTP, ccxt bybit")
     for workers in (1, 4):
         run_peer_cycle(folder, keys, now, workers)
 
 
-def run_peer_cycle(folder: Path, keys: list[service.PairKey], now: datetime, workers: int) -> None:
+def run_peer_cycle(folder: Path, keys: list[Series], now: datetime, workers: int) -> None:
     url = f"sqlite:///{(folder / f'peer{workers}.db').as_posix()}"
     migrate.upgrade(url)
     database = Database(url)

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from myassistant.api.app import create_app
 from myassistant.bot.poller import Bot
 from myassistant.core import configdocs
-from myassistant.ml import service as ml
-from myassistant.ml.schemas import PairKey
+from myassistant.market.logic import Pair
+from myassistant.ml import health as ml
 from myassistant.notify.telegram import client_for
 from myassistant.notify.text import format_number, format_price
 from myassistant.signals.policy import RISK_POLICY
@@ -122,7 +122,7 @@ def test_status_shows_the_last_jobs_and_each_pairs_model_health(api, bot, telegr
         health = {
             (pair["symbol"], pair["timeframe"] or "15m"): ml.health_for(
                 session,
-                pair=PairKey(
+                pair=Pair(
                     exchange=pair["exchange"],
                     symbol=pair["symbol"],
                     timeframe=pair["timeframe"] or "15m",

@@ -10,7 +10,7 @@ import pytest
 from myassistant.core import configdocs
 from myassistant.core.errors import PreconditionFailed
 from myassistant.market import service as market
-from myassistant.market.schemas import WatchlistEntryIn
+from myassistant.market.schemas import WatchlistEntryIn, pair_with_defaults
 from myassistant.ml.features import WARMUP_BARS
 from myassistant.signals import service
 from myassistant.signals.policy import RISK_POLICY
@@ -23,7 +23,7 @@ from tests.fixtures.exchange_peer import TEST_CLIENT_OPTIONS
 
 @pytest.fixture
 def pair(peer_settings):
-    return service.resolve_pair(
+    return pair_with_defaults(
         peer_settings, exchange="bybit", symbol="BTC/USDT", timeframe="15m", horizon_steps=12
     )
 

@@ -10,7 +10,7 @@ import pytest
 
 from myassistant.core.errors import PreconditionFailed
 from myassistant.market.logic import Pair
-from myassistant.ml import service
+from myassistant.ml import frames as service
 from myassistant.ml.features import WARMUP_BARS, build_features
 from myassistant.news import service as news_service
 from myassistant.news.tables import Article

@@ -15,7 +15,8 @@ from myassistant.catalog import ml as ml_jobs
 from myassistant.core.locks import held_lock, lock_dir_for, named_lock
 from myassistant.jobs.runner import JobContext
 from myassistant.market.tables import WatchlistEntry
-from myassistant.ml import registry, service
+from myassistant.ml import frames as frames_module
+from myassistant.ml import registry
 from myassistant.ml.artifacts import models_dir, sha256_of
 from myassistant.ml.dataset import dataset_from_frames
 from myassistant.ml.features import WARMUP_BARS
@@ -77,7 +78,9 @@ def test_train_fetches_history_records_the_run_and_the_model_loads_to_identical_
     assert meta["data_range"]["end"] == run["data_end"].replace("Z", "+00:00") and meta["news_since"] is None
 
     with database.session(write=False) as session:
-        frames = service.load_frames(session, settings=peer_settings, pair=pair_key(**PAIR), bars=TRAIN_BARS)
+        frames = frames_module.load_frames(
+            session, settings=peer_settings, pair=pair_key(**PAIR), bars=TRAIN_BARS
+        )
         loaded = registry.load_model_for(session, settings=peer_settings, **PAIR)
         registry.MODEL_CACHE.clear()
         reloaded = registry.load_model_for(session, settings=peer_settings, **PAIR)

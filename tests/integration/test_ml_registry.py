@@ -18,7 +18,7 @@ ROWS = np.array([[0.3, -1.2], [np.nan, 2.0]])
 
 def _load(session, settings, **pair):
     key = pair_key(**pair)
-    return registry.load_model_for(session, settings=settings, **key.model_dump())
+    return registry.load_model_for(session, settings=settings, **key.as_dict())
 
 
 def _trail(session) -> list[tuple[str, int | None, int | None]]:

@@ -10,12 +10,14 @@ from myassistant.core import configdocs
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.errors import PreconditionFailed
+from myassistant.market.logic import Pair
+from myassistant.ml import health as model_health
 from myassistant.ml import registry, service
 from myassistant.ml.artifacts import models_dir, sha256_of
 from myassistant.ml.dataset import Frames
-from myassistant.ml.fanout import train_many
+from myassistant.ml.fitting import Costs
 from myassistant.ml.policy import MODEL_POLICY, ModelPolicy
-from myassistant.ml.schemas import PairKey
+from myassistant.ml.service import train_many
 from myassistant.ml.tables import ModelRun
 from myassistant.ml.training import TrainConfig
 from tests.fixtures.ml import make_news, make_prices, pair_key
@@ -81,7 +83,7 @@ def test_out_of_range_costs_fail_the_run_as_invalid_input(session, settings) -> 
         **PAIR,
         prices=make_prices(500),
         news=None,
-        costs=service.Costs(fee_bps=-1),
+        costs=Costs(fee_bps=-1),
     )
     assert outcome.run.status == "failed" and outcome.error is not None and outcome.error.status_code == 422
     assert "fee_bps" in outcome.run.error
@@ -97,25 +99,25 @@ def test_health_is_missing_stale_weak_or_ok_per_pair(session, settings, frozen_c
     from tests.fixtures.ml import register_run
 
     policy = ModelPolicy()
-    assert service.health_for(session, pair=pair_key(), policy=policy).status == "missing"
+    assert model_health.health_for(session, pair=pair_key(), policy=policy).status == "missing"
     register_run(session, settings, symbol="ETH/USDT", test_auc=0.7)
-    fallback_only = service.health_for(session, pair=pair_key(), policy=policy)
+    fallback_only = model_health.health_for(session, pair=pair_key(), policy=policy)
     assert fallback_only.status == "missing" and "fallback" in fallback_only.reason
     register_run(session, settings, test_auc=0.52)
-    assert service.health_for(session, pair=pair_key(), policy=policy).status == "weak"
+    assert model_health.health_for(session, pair=pair_key(), policy=policy).status == "weak"
     frozen_clock.advance(days=3)
     register_run(session, settings, test_auc=0.6)
-    health = service.health_for(session, pair=pair_key(), policy=policy)
+    health = model_health.health_for(session, pair=pair_key(), policy=policy)
     assert (health.status, health.source, health.age_days) == ("ok", "pair", 0)
     frozen_clock.advance(days=7.5)
-    assert service.health_for(session, pair=pair_key(), policy=policy).status == "stale"
-    needing = service.pairs_needing_training(
+    assert model_health.health_for(session, pair=pair_key(), policy=policy).status == "stale"
+    needing = model_health.pairs_needing_training(
         session, pairs=[pair_key(), pair_key(symbol="ETH/USDT"), pair_key(symbol="SOL/USDT")], policy=policy
     )
     assert [p.symbol for p, _ in needing] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 
 
-def _frames_for(settings: Settings, pair: PairKey) -> Frames:
+def _frames_for(settings: Settings, pair: Pair) -> Frames:
     if pair.symbol == "XRP/USDT":
         raise RuntimeError("database went away")
     seed = {"BTC/USDT": 3, "ETH/USDT": 4}.get(pair.symbol, 5)
@@ -161,12 +163,24 @@ def test_fan_out_trains_in_worker_processes_and_records_every_run_here(
 
 
 def test_health_covers_the_watchlist_and_leaves_out_a_pair_models_cannot_name(session, settings) -> None:
+    from datetime import UTC, datetime
+
     from myassistant.market import service as market
     from myassistant.market.schemas import WatchlistEntryIn
+    from myassistant.market.tables import WatchlistEntry
 
-    entries = [WatchlistEntryIn(symbol=s, timeframe="1h") for s in ("BTC/USDT", "ABCDEFGHIJKLMNOPQ/USDT")]
-    market.add_to_watchlist(session, settings=settings, entries=entries)
-    [health] = service.health_report(session, settings=settings)
+    market.add_to_watchlist(
+        session, settings=settings, entries=[WatchlistEntryIn(symbol="BTC/USDT", timeframe="1h")]
+    )
+    # A row from before today's rules: the API no longer accepts a symbol the model tables cannot hold.
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    legacy = WatchlistEntry(
+        exchange="bybit", symbol="A" * 30 + "/USDT", source="manual", meta={}, added_at=at
+    )
+    legacy.updated_at = at
+    session.add(legacy)
+    session.flush()
+    [health] = model_health.health_report(session, settings=settings)
     assert (health.symbol, health.timeframe, health.horizon_steps, health.status) == (
         "BTC/USDT",
         "1h",

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from myassistant.core.db import Database
 from myassistant.core.errors import InvalidInput, UpstreamError
 from myassistant.market import logic, service
+from myassistant.market.logic import Series
 from myassistant.market.schemas import WatchlistEntryIn
 from myassistant.market.tables import Price
 from myassistant.peers.exchange import DEFAULT_MARKETS, closed_bars
@@ -157,7 +158,7 @@ def test_a_since_with_no_utc_equivalent_is_invalid_input(database, peer_settings
 
 
 def test_fetch_many_refuses_a_since_before_2010(database, peer_settings, mid_bar) -> None:
-    pairs = [service.PairKey("bybit", "BTC/USDT", "15m")]
+    pairs = [Series("bybit", "BTC/USDT", "15m")]
     since = datetime(2001, 1, 1, tzinfo=UTC)
     with database.session() as session, pytest.raises(InvalidInput, match="2010-01-01"):
         service.fetch_many(session, settings=peer_settings, pairs=pairs, since=since)
@@ -197,7 +198,7 @@ def test_fetch_many_reports_each_pair_and_continues_after_a_failure(
     database, peer_settings, exchange_peer, mid_bar
 ) -> None:
     exchange_peer.inject("server_error", path="/kline", symbol="ETH/USDT", times=None)
-    keys = [service.PairKey("bybit", s, "15m") for s in ("BTC/USDT", "ETH/USDT", "NOPE/USDT", "SOL/USDT")]
+    keys = [Series("bybit", s, "15m") for s in ("BTC/USDT", "ETH/USDT", "NOPE/USDT", "SOL/USDT")]
     with database.session() as session:
         results = service.fetch_many(session, settings=peer_settings, pairs=keys, limit=20)
     by_symbol = {r.symbol: r for r in results}

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from myassistant.core import configdocs
+from myassistant.market.schemas import pair_with_defaults
 from myassistant.notify import service as notify
 from myassistant.notify.schemas import NotificationResult
 from myassistant.notify.service import maybe_send_signal_notification
@@ -53,7 +54,7 @@ def notify_on(database, telegram_peer):
 def make_event(
     database, settings, *, prob: float = 0.8, source: str = "scheduler", trade: bool = False
 ) -> SignalOutcome:
-    pair = service.resolve_pair(
+    pair = pair_with_defaults(
         settings, exchange="bybit", symbol="BTC/USDT", timeframe="15m", horizon_steps=12
     )
     with database.session() as session:
@@ -380,7 +381,7 @@ def test_the_token_never_reaches_logs_or_results(database, world, notify_on, tel
 
 
 def test_concurrent_decision_loops_for_one_bar_notify_once(database, world, notify_on, telegram_peer) -> None:
-    pair = service.resolve_pair(world, exchange="bybit", symbol="BTC/USDT", timeframe="15m", horizon_steps=12)
+    pair = pair_with_defaults(world, exchange="bybit", symbol="BTC/USDT", timeframe="15m", horizon_steps=12)
     with database.session() as session:
         constant_model(session, world, prob=0.8)
 

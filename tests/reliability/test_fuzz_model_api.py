@@ -10,10 +10,10 @@ from myassistant.api.app import create_app
 from myassistant.core import configdocs
 from myassistant.market import service as market
 from myassistant.market.exchange import CLIENTS
+from myassistant.market.logic import Pair
 from myassistant.market.schemas import WatchlistEntryIn
-from myassistant.ml import service
+from myassistant.ml import history
 from myassistant.ml.policy import MODEL_POLICY
-from myassistant.ml.schemas import PairKey
 from tests.fixtures.exchange_peer import TEST_CLIENT_OPTIONS
 from tests.reliability.fuzzing import fuzz_all
 
@@ -33,9 +33,9 @@ def _prepare(database, peer_settings) -> None:
             session, settings=peer_settings, entries=[WatchlistEntryIn(symbol="ETH/USDT", timeframe="1h")]
         )
         for symbol, timeframe, horizon in STORED:
-            pair = PairKey(exchange="bybit", symbol=symbol, timeframe=timeframe, horizon_steps=horizon)
-            bars = service.training_bars(policy)
-            service.ensure_history(session, settings=peer_settings, pair=pair, bars=bars)
+            pair = Pair(exchange="bybit", symbol=symbol, timeframe=timeframe, horizon_steps=horizon)
+            bars = history.training_bars(policy)
+            history.ensure_history(session, settings=peer_settings, pair=pair, bars=bars)
 
 
 def test_no_input_makes_a_training_or_dataset_operation_answer_5xx(

@@ -20,7 +20,6 @@ OTHER_PURE_MODULES = (
     "myassistant.notify.text",
     "myassistant.trading.costs",
     "myassistant.signals.risk",
-    "myassistant.ml.timeframes",
     "myassistant.ml.features",
     "myassistant.ml.labels",
     "myassistant.ml.backtest",
@@ -87,3 +86,17 @@ def test_the_import_contracts_hold() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_no_module_imports_itself_through_a_cycle() -> None:
+    """Not only packages: no module of the product reaches itself through its imports."""
+    import grimp
+
+    graph = grimp.build_graph("myassistant")
+    cycles = [
+        (module, imported)
+        for module in sorted(graph.modules)
+        for imported in sorted(graph.find_modules_directly_imported_by(module))
+        if graph.chain_exists(importer=imported, imported=module)
+    ]
+    assert cycles == []

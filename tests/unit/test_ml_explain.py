@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from myassistant.core.errors import InvalidInput
+from myassistant.market.logic import Pair
+from myassistant.market.schemas import checked_pair
 from myassistant.ml.dataset import build_dataset
 from myassistant.ml.predictors import top_contributions
-from myassistant.ml.schemas import PairKey
 from myassistant.ml.training import TrainConfig, train
 from myassistant.trading.costs import rates_from_bps
 from tests.fixtures.ml import make_news, make_prices
@@ -46,8 +47,6 @@ def test_top_contributions_rank_features_by_influence() -> None:
 
 
 def test_pair_values_from_service_callers_are_validated_as_invalid_input() -> None:
-    assert (
-        PairKey.of(exchange="Bybit", symbol="btc/usdt", timeframe="15m", horizon_steps=3).symbol == "BTC/USDT"
-    )
-    with pytest.raises(InvalidInput, match="invalid pair: symbol"):
-        PairKey.of(exchange="bybit", symbol="BTC", timeframe="15m", horizon_steps=3)
+    assert checked_pair(Pair("Bybit", "btc/usdt", "15m", 3)).symbol == "BTC/USDT"
+    with pytest.raises(InvalidInput, match="invalid pair: malformed symbol"):
+        checked_pair(Pair("bybit", "BTC", "15m", 3))

@@ -21,7 +21,7 @@ from myassistant.core.db import Database
 from myassistant.core.logging import REDACTOR
 from myassistant.jobs.runner import ERROR, OK
 from myassistant.jobs.tables import JobRun
-from myassistant.ml import service as ml
+from myassistant.ml import health as ml
 from myassistant.news import service as news
 from myassistant.notify.service import Message, get_config, send_once
 

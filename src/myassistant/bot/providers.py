@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from myassistant.bot.logic import EquityView, ModelHealthLine, PositionLine, SignalLine, WatchlistLine
 from myassistant.core.config import Settings
 from myassistant.market import service as market
-from myassistant.ml import service as ml
+from myassistant.ml import health as ml
 from myassistant.signals import service as signals
 from myassistant.trading import service as broker
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from myassistant.jobs.runner import JobContext, parse_params
+from myassistant.market.schemas import pair_with_defaults
 from myassistant.signals import service
 from myassistant.signals.schemas import SignalOnceParams
 
@@ -27,7 +28,7 @@ def scan_watchlist(context: JobContext) -> dict[str, Any]:
 def signal_once(context: JobContext) -> dict[str, Any]:
     """One pair (params: symbol; optional exchange, timeframe, horizon_steps, trade=true): signal, trade."""
     request = parse_params(SignalOnceParams, context.params)
-    pair = service.resolve_pair(
+    pair = pair_with_defaults(
         context.settings,
         exchange=request.exchange,
         symbol=request.symbol,

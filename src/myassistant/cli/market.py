@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from myassistant.cli import EXIT_FAILED, app, console, given, run_job_command
+from myassistant.cli.common import EXIT_FAILED, app, console, given, run_job_command
 
 
 @app.command("fetch-prices")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from myassistant.cli import EXIT_FAILED, app, console, given, run_job_command
+from myassistant.cli.common import EXIT_FAILED, app, console, given, run_job_command
 
 SymbolOption = Annotated[str, typer.Option("--symbol", "-s", help="the pair, e.g. BTC/USDT")]
 ExchangeOption = Annotated[str | None, typer.Option(help="exchange id (default: DEFAULT_EXCHANGE)")]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from myassistant.cli import app, console, given, run_job_command
+from myassistant.cli.common import app, console, given, run_job_command
 
 
 @app.command("fetch-news")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from myassistant.cli import EXIT_REFUSED, app, console, fail, load_settings, open_database
+from myassistant.cli.common import EXIT_REFUSED, app, console, fail, load_settings, open_database
 
 
 @app.command()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from myassistant.cli import console, peer_app
+from myassistant.cli.common import console, peer_app
 
 
 @peer_app.command("telegram")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from myassistant.cli import app, console, load_settings, migrate_database
+from myassistant.cli.common import app, console, load_settings, migrate_database
 
 
 @app.command()

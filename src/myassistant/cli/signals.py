@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from myassistant.cli import app, console, err_console, given, run_job_command
+from myassistant.cli.common import app, console, err_console, given, run_job_command
 
 
 @app.command()

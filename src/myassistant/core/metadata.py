@@ -5,8 +5,8 @@ walking the package, so the core names no domain and a new domain's tables are p
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import pkgutil
+from pathlib import Path
 
 from sqlalchemy import MetaData
 
@@ -25,12 +25,15 @@ def register_unmanaged(*prefixes: str) -> None:
 
 
 def table_modules() -> list[str]:
-    """Every package's `tables` module, in a stable order."""
-    return sorted(
-        f"{myassistant.__name__}.{package.name}.tables"
-        for package in pkgutil.iter_modules(myassistant.__path__)
-        if package.ispkg and importlib.util.find_spec(f"{myassistant.__name__}.{package.name}.tables")
-    )
+    """Every package's `tables` module, in a stable order (found on disk: no package is imported)."""
+    found = []
+    for package in pkgutil.iter_modules(myassistant.__path__):
+        if not package.ispkg:
+            continue
+        folders = [str(Path(root) / package.name) for root in myassistant.__path__]
+        if any(module.name == "tables" for module in pkgutil.iter_modules(folders)):
+            found.append(f"{myassistant.__name__}.{package.name}.tables")
+    return sorted(found)
 
 
 def load_all_tables() -> MetaData:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from myassistant.core.errors import InvalidInput
 
 MINUTE_MS = 60_000
 TIMEFRAME_MS: dict[str, int] = {
@@ -35,6 +38,8 @@ _WEEK_OFFSET_MS = 4 * 1440 * MINUTE_MS
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$")
 EXCHANGE_PATTERN = re.compile(r"^[a-z0-9_]{2,32}$")
+MAX_SYMBOL_LENGTH = 32  # what every table keyed by a pair holds (signals, models, orders)
+MAX_HORIZON_STEPS = 10_000
 
 DEFAULT_HISTORY_BARS = 1000
 MAX_BARS_PER_FETCH = 500_000  # one call's tail; later calls resume after the last stored bar
@@ -52,18 +57,30 @@ FIAT = frozenset({"USD", "EUR", "GBP", "TRY", "BRL", "AUD", "JPY", "RUB", "UAH",
 _LEVERAGED = re.compile(r"^(?P<underlying>[A-Z0-9]{2,})(?P<suffix>UP|DOWN|BULL|BEAR|[2-5]L|[2-5]S)$")
 
 
-class TimeframeError(ValueError):
-    """An unknown timeframe; the message lists the valid ones."""
+YEAR_SECONDS = 365.25 * 86_400
+
+
+class TimeframeError(InvalidInput, ValueError):
+    """An unknown timeframe (a 422 from any caller; a ValueError for validators); lists the valid ones."""
 
 
 def timeframe_ms(timeframe: str) -> int:
-    """Duration of one bar in milliseconds."""
+    """Duration of one bar in milliseconds: the product's one timeframe parser."""
     try:
         return TIMEFRAME_MS[timeframe]
-    except KeyError:
+    except (KeyError, TypeError):
         raise TimeframeError(
             f"unknown timeframe {timeframe!r}; valid: {', '.join(VALID_TIMEFRAMES)}"
         ) from None
+
+
+def timeframe_delta(timeframe: str) -> timedelta:
+    return timedelta(milliseconds=timeframe_ms(timeframe))
+
+
+def bars_per_year(timeframe: str) -> float:
+    """Bars in a calendar year of a market that never closes (crypto), for annualising."""
+    return YEAR_SECONDS * 1000 / timeframe_ms(timeframe)
 
 
 def to_ms(moment: datetime) -> int:
@@ -105,6 +122,8 @@ def normalise_symbol(symbol: str) -> str:
     cleaned = symbol.strip().upper()
     if not SYMBOL_PATTERN.fullmatch(cleaned):
         raise ValueError(f"malformed symbol {symbol!r}: use the unified form BASE/QUOTE, e.g. BTC/USDT")
+    if len(cleaned) > MAX_SYMBOL_LENGTH:
+        raise ValueError(f"symbol {symbol!r} is longer than {MAX_SYMBOL_LENGTH} characters")
     return cleaned
 
 
@@ -273,14 +292,47 @@ def select_discovered(
 # --- watchlist ---------------------------------------------------------------------------------
 
 
+class Series(NamedTuple):
+    """A price series: the bars the store keeps for one exchange, symbol and timeframe."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+
+
 @dataclass(frozen=True, order=True)
 class Pair:
-    """One unit of work for every job: what to fetch, predict and trade."""
+    """The product's one pair: what every job fetches, trains, predicts and trades — a price series
+    and the horizon (in bars) its labels, models and trades use."""
 
     exchange: str
     symbol: str
     timeframe: str
     horizon_steps: int
+
+    @classmethod
+    def parse(cls, *, exchange: str, symbol: str, timeframe: str, horizon_steps: int) -> Pair:
+        """A normalised, valid pair; ValueError naming what is wrong."""
+        timeframe_ms(timeframe)
+        if not 1 <= horizon_steps <= MAX_HORIZON_STEPS:
+            raise ValueError(f"horizon_steps must be from 1 to {MAX_HORIZON_STEPS}, not {horizon_steps}")
+        return cls(normalise_exchange(exchange), normalise_symbol(symbol), timeframe, horizon_steps)
+
+    @property
+    def series(self) -> Series:
+        return Series(self.exchange, self.symbol, self.timeframe)
+
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.exchange, self.symbol, self.timeframe, self.horizon_steps)
+
+    def as_dict(self) -> dict[str, str | int]:
+        """The four fields by name, as API models and table rows take them."""
+        return {
+            "exchange": self.exchange,
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "horizon_steps": self.horizon_steps,
+        }
 
 
 def merge_discovery(

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from myassistant.core.clock import ensure_utc
+from myassistant.core.errors import InvalidInput
 from myassistant.market import logic
+from myassistant.market.logic import Pair
+
+if TYPE_CHECKING:
+    from myassistant.core.config import Settings
 
 
 def _timeframe(value: str) -> str:
@@ -52,6 +57,35 @@ ExchangeId = Annotated[
 UTCDatetime = Annotated[datetime, AfterValidator(_utc)]
 Since = Annotated[datetime, AfterValidator(_since)]
 Source = Literal["manual", "discover"]
+
+
+def pair_with_defaults(
+    settings: Settings, *, exchange: str | None, symbol: str, timeframe: str | None, horizon_steps: int | None
+) -> Pair:
+    """The one way a request's pair gets its defaults: each field not given comes from the settings;
+    InvalidInput (422) naming what is wrong."""
+    try:
+        return Pair.parse(
+            exchange=exchange or settings.default_exchange,
+            symbol=symbol,
+            timeframe=timeframe or settings.default_timeframe,
+            horizon_steps=horizon_steps or settings.default_horizon_steps,
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"invalid pair: {exc}") from None
+
+
+def checked_pair(pair: Pair) -> Pair:
+    """`pair` validated (a watchlist row may predate today's rules); InvalidInput (422) if bad."""
+    try:
+        return Pair.parse(
+            exchange=pair.exchange,
+            symbol=pair.symbol,
+            timeframe=pair.timeframe,
+            horizon_steps=pair.horizon_steps,
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"invalid pair: {exc}") from None
 
 
 class Bar(BaseModel):

@@ -27,7 +27,7 @@ from myassistant.core.db import insert_ignoring_conflicts
 from myassistant.core.errors import DomainError, InvalidInput, NotFound
 from myassistant.market import logic, store
 from myassistant.market.exchange import CLIENTS, ExchangeClients
-from myassistant.market.logic import Pair
+from myassistant.market.logic import Pair, Series
 from myassistant.market.schemas import (
     Bar,
     DiscoveredPair,
@@ -49,20 +49,13 @@ PRICE_COLUMNS = ["open", "high", "low", "close", "volume"]
 MAX_GAP_RANGES = 50  # per fetch: a series with more holes is repaired over several runs
 
 
-# --- pair keys and validation -------------------------------------------------------------------
+# --- series validation ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PairKey:
-    exchange: str
-    symbol: str
-    timeframe: str
-
-
-def _validated(exchange: str, symbol: str, timeframe: str) -> PairKey:
+def _validated(exchange: str, symbol: str, timeframe: str) -> Series:
     try:
         logic.timeframe_ms(timeframe)
-        return PairKey(logic.normalise_exchange(exchange), logic.normalise_symbol(symbol), timeframe)
+        return Series(logic.normalise_exchange(exchange), logic.normalise_symbol(symbol), timeframe)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
 
@@ -150,7 +143,7 @@ def _gaps(session: Session, iid: int, timeframe: str) -> tuple[int | None, list[
 
 @dataclass
 class _Job:
-    key: PairKey
+    key: Series
     iid: int
     plan: logic.FetchPlan
     now_ms: int
@@ -159,13 +152,13 @@ class _Job:
 
 
 def _check_pairs(
-    session: Session, settings: Settings, keys: Sequence[PairKey]
-) -> list[tuple[PairKey, PairKey | DomainError]]:
+    session: Session, settings: Settings, keys: Sequence[Series]
+) -> list[tuple[Series, Series | DomainError]]:
     """Each key with its validated form, or why it is refused; the exchange is asked about each pair
     (which may load its markets over the network) with the session's transaction committed first,
     so no write lock is held meanwhile."""
     session.commit()
-    checked: list[tuple[PairKey, PairKey | DomainError]] = []
+    checked: list[tuple[Series, Series | DomainError]] = []
     for key in keys:
         try:
             valid = _validated(key.exchange, key.symbol, key.timeframe)
@@ -176,7 +169,7 @@ def _check_pairs(
     return checked
 
 
-def _plan(session: Session, key: PairKey, since: datetime | None, limit: int | None) -> _Job:
+def _plan(session: Session, key: Series, since: datetime | None, limit: int | None) -> _Job:
     """Read what is stored of a checked pair and plan its download (a short transaction)."""
     iid = instrument_id(
         session, exchange=key.exchange, symbol=key.symbol, timeframe=key.timeframe, create=True
@@ -262,7 +255,7 @@ def fetch_many(
     session: Session,
     *,
     settings: Settings,
-    pairs: Sequence[PairKey] | None = None,
+    pairs: Sequence[Series] | None = None,
     since: datetime | None = None,
     limit: int | None = None,
     on_result: Callable[[FetchPricesResult], None] | None = None,
@@ -342,7 +335,7 @@ def fetch_requested(
 
 
 def _failed(
-    key: PairKey, exc: DomainError, on_result: Callable[[FetchPricesResult], None] | None
+    key: Series, exc: DomainError, on_result: Callable[[FetchPricesResult], None] | None
 ) -> FetchPricesResult:
     result = FetchPricesResult(
         exchange=key.exchange,
@@ -595,14 +588,14 @@ def pairs_to_fetch(
     exchange: str | None = None,
     symbols: Sequence[str] | None = None,
     timeframe: str | None = None,
-) -> list[PairKey]:
+) -> list[Series]:
     """`symbols` (exchange and timeframe defaulting to the settings'), else the watchlist's pairs,
     narrowed to `exchange` and at `timeframe` when given."""
     if symbols is not None:
         exchange = exchange or settings.default_exchange
-        return [PairKey(exchange, symbol, timeframe or settings.default_timeframe) for symbol in symbols]
+        return [Series(exchange, symbol, timeframe or settings.default_timeframe) for symbol in symbols]
     return [
-        PairKey(p.exchange, p.symbol, timeframe or p.timeframe)
+        Series(p.exchange, p.symbol, timeframe or p.timeframe)
         for p in pairs_for_jobs(session, settings=settings)
         if exchange is None or p.exchange == exchange
     ]

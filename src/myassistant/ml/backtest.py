@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from myassistant.core.errors import InvalidInput
-from myassistant.ml.timeframes import bars_per_year
+from myassistant.market.logic import bars_per_year
 from myassistant.trading import costs
 from myassistant.trading.costs import CostRates
 

@@ -12,13 +12,17 @@ from sqlalchemy.orm import Session
 from myassistant.core import clock
 from myassistant.core.config import Settings
 from myassistant.core.errors import PreconditionFailed
-from myassistant.ml import service
+from myassistant.market.logic import Pair
+from myassistant.ml import health, runs
 from myassistant.ml.artifacts import artifact_stem, create_exclusive, sha256_of
 from myassistant.ml.dataset import Dataset, dataset_from_frames
 from myassistant.ml.features import WARMUP_BARS
-from myassistant.ml.schemas import DatasetBuildRequest, DatasetRead, PairKey
+from myassistant.ml.fitting import costs_of
+from myassistant.ml.frames import load_frames
+from myassistant.ml.schemas import DatasetBuildRequest, DatasetRead
 from myassistant.ml.tables import DatasetArtifact
 from myassistant.trading.costs import rates_from_bps
+from myassistant.trading.service import broker_settings
 
 DATASETS_SUBDIR = "datasets"
 PARQUET_SUFFIX = ".parquet"
@@ -36,10 +40,10 @@ def build(session: Session, *, settings: Settings, request: DatasetBuildRequest)
     policy's `min_train_rows`.
     """
     pair = request.pair(settings)
-    policy = service.get_policy(session)
-    costs = service.training_costs(session)
+    policy = health.get_policy(session)
+    costs = costs_of(broker_settings(session))
     bars = request.bars if request.bars is not None or request.start is not None else policy.train_bars
-    frames = service.load_frames(
+    frames = load_frames(
         session, settings=settings, pair=pair, start=request.start, end=request.end, bars=bars
     )
     session.commit()  # nothing held while computing
@@ -74,7 +78,7 @@ def _store(
     session: Session,
     *,
     settings: Settings,
-    pair: PairKey,
+    pair: Pair,
     dataset: Dataset,
     summary: dict[str, Any],
     params: dict[str, Any],
@@ -86,7 +90,7 @@ def _store(
     path = create_exclusive(directory, artifact_stem(*pair.key(), created_at), raw, suffix=PARQUET_SUFFIX)
     index = dataset.features.index
     row = DatasetArtifact(
-        **pair.model_dump(),
+        **pair.as_dict(),
         data_start=index[0].to_pydatetime(),
         data_end=index[-1].to_pydatetime(),
         rows=summary["rows"],
@@ -142,6 +146,6 @@ def list_datasets(
 ) -> list[DatasetRead]:
     """Stored datasets, newest first, filtered by any of the pair's fields."""
     query = select(DatasetArtifact).order_by(DatasetArtifact.created_at.desc(), DatasetArtifact.id.desc())
-    query = service.where_given(query, DatasetArtifact, exchange=exchange, symbol=symbol, timeframe=timeframe)
-    query = service.where_given(query, DatasetArtifact, horizon_steps=horizon_steps)
+    query = runs.where_given(query, DatasetArtifact, exchange=exchange, symbol=symbol, timeframe=timeframe)
+    query = runs.where_given(query, DatasetArtifact, horizon_steps=horizon_steps)
     return [to_read(row, settings) for row in session.scalars(query.limit(limit))]

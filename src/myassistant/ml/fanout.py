@@ -1,10 +1,11 @@
-"""Training several pairs at once: joblib worker processes on this machine, Dask through the same seam.
+"""Fitting several pairs at once: joblib worker processes on this machine, Dask through the same seam.
 
-Each worker loads its pair's frames (its own read-only connection), trains and writes the model
-files; it never writes to the database. The caller's process records each run and its promotion as
-results come back, so run times and promotion decisions follow one clock, SQLite has one writer,
-and workers on a cluster need no write access. The DASK_SCHEDULER_ADDRESS setting switches joblib's
-backend to an existing Dask cluster (SPEC §17).
+Each worker loads its pair's frames (its own read-only connection), fits and writes the model files;
+it never writes to the database. The caller records each attempt as it comes back, so run times and
+promotion decisions follow one clock, SQLite has one writer, and workers on a cluster need no write
+access. The DASK_SCHEDULER_ADDRESS setting switches joblib's backend to an existing Dask cluster
+(SPEC §17). Local worker processes are released as soon as a fan-out ends: an idle service must not
+keep a few hundred MB of trainers alive.
 """
 
 from __future__ import annotations
@@ -12,59 +13,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-
-import joblib
-from sqlalchemy.orm import Session
 
 from myassistant.core.config import Settings
 from myassistant.core.errors import DomainError, PreconditionFailed
+from myassistant.market.logic import Pair
 from myassistant.ml.dataset import Frames
+from myassistant.ml.fitting import Costs, FitAttempt, TrainingCrashed, attempt_fit
 from myassistant.ml.policy import ModelPolicy
-from myassistant.ml.schemas import PairKey
-from myassistant.ml.service import (
-    Costs,
-    FitAttempt,
-    TrainingCrashed,
-    TrainOutcome,
-    attempt_fit,
-    record_attempt,
-)
 from myassistant.ml.training import TrainConfig
 
-FramesLoader = Callable[[Settings, PairKey], Frames]
-
-
-@dataclass(frozen=True)
-class PairTrained:
-    """What training did for one pair: the recorded run and its promotion decision."""
-
-    pair: PairKey
-    outcome: TrainOutcome
-
-    @property
-    def run_id(self) -> int:
-        return self.outcome.run.id
-
-    @property
-    def status(self) -> str:
-        return self.outcome.run.status
-
-    @property
-    def error(self) -> str | None:
-        return self.outcome.run.error
-
-    @property
-    def promotion(self) -> str | None:
-        return self.outcome.promotion.action if self.outcome.promotion else None
+FramesLoader = Callable[[Settings, Pair], Frames]
 
 
 @contextmanager
 def parallel_backend(n_jobs: int, *, dask_address: str | None = None) -> Iterator[None]:
     """loky processes by default; the Dask cluster at `dask_address` (DASK_SCHEDULER_ADDRESS) when given."""
+    import joblib
+
     if not dask_address:
-        with joblib.parallel_config(backend="loky", n_jobs=n_jobs):
-            yield
+        try:
+            with joblib.parallel_config(backend="loky", n_jobs=n_jobs):
+                yield
+        finally:
+            release_workers()
         return
     try:
         from distributed import Client
@@ -76,48 +47,43 @@ def parallel_backend(n_jobs: int, *, dask_address: str | None = None) -> Iterato
         yield
 
 
-def train_many(
-    session: Session,
+def release_workers() -> None:
+    """Stop joblib's local worker processes now, not after their idle timeout (5 minutes); a fan-out in
+    progress fails. Called when a fan-out ends and when the service stops."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+
+
+def fit_many(
     *,
     settings: Settings,
-    pairs: Sequence[PairKey],
+    pairs: Sequence[Pair],
     frames_for: FramesLoader,
     policy: ModelPolicy,
     n_jobs: int = 2,
     costs: Costs | None = None,
     config: TrainConfig | None = None,
-    source: str = "scheduler",
-    on_result: Callable[[PairTrained], None] | None = None,
-) -> list[PairTrained]:
-    """Train every pair in parallel and record each run here, committing one pair at a time.
+) -> Iterator[FitAttempt]:
+    """Fit every pair in parallel, yielding each attempt (in order) as it finishes.
 
     `frames_for` must be picklable (a module-level function or a partial of one). One pair (or
-    `n_jobs=1`) trains in this process.
+    `n_jobs=1`) fits in this process.
     """
     if not pairs:
-        return []
-    session.commit()  # no transaction (nor SQLite's write lock) is held while the workers train
+        return
+    import joblib
+
     task = joblib.delayed(fit_in_worker)
-    done: list[PairTrained] = []
     with parallel_backend(min(n_jobs, len(pairs)), dask_address=settings.dask_scheduler_address):
-        attempts = joblib.Parallel(return_as="generator")(
+        yield from joblib.Parallel(return_as="generator")(
             task(settings, pair, frames_for, policy, costs, config) for pair in pairs
         )
-        for attempt in attempts:
-            outcome = record_attempt(
-                session, settings=settings, attempt=attempt, policy=policy, source=source
-            )
-            session.commit()
-            trained = PairTrained(pair=attempt.pair, outcome=outcome)
-            done.append(trained)
-            if on_result is not None:
-                on_result(trained)
-    return done
 
 
 def fit_in_worker(
     settings: Settings,
-    pair: PairKey,
+    pair: Pair,
     frames_for: FramesLoader,
     policy: ModelPolicy,
     costs: Costs | None,

@@ -22,7 +22,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from myassistant.core.errors import InvalidInput
-from myassistant.ml.timeframes import timeframe_seconds
+from myassistant.market.logic import timeframe_ms
 from myassistant.news.lexicon import coin_tag_for_symbol
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -37,6 +37,7 @@ VOL_NORM_SAMPLES = 40
 NEWS_WINDOWS_H = (6, 24)
 NEWS_SCOPES = ("coin", "all")
 NS_PER_S = 1_000_000_000
+NS_PER_MS = 1_000_000
 NS_PER_H = 3600 * NS_PER_S
 
 PRICE_FEATURES: tuple[str, ...] = (
@@ -78,7 +79,7 @@ def build_features(
 
     `news_since`: start of the system's news history (default: the earliest article in `news`).
     """
-    tf_ns = timeframe_seconds(timeframe) * NS_PER_S
+    tf_ns = timeframe_ms(timeframe) * NS_PER_MS
     ts_ns = _validated_index_ns(prices, tf_ns)
     # Filled column by column in pandas' own block layout, so the frame wraps it without a copy.
     block = np.full((len(FEATURE_COLUMNS), len(ts_ns)), np.nan)

@@ -14,10 +14,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from myassistant.core.errors import InvalidInput
-from myassistant.ml.timeframes import timeframe_seconds
+from myassistant.market.logic import timeframe_ms
 from myassistant.trading.costs import CostRates, break_even_log_return
 
-NS_PER_S = 1_000_000_000
+NS_PER_MS = 1_000_000
 
 
 def forward_log_returns(open_: NDArray[np.float64], horizon_steps: int) -> NDArray[np.float64]:
@@ -48,5 +48,5 @@ def _spans_horizon(index: pd.Index, horizon_steps: int, timeframe: str) -> NDArr
     span = horizon_steps + 1
     ok = np.zeros(len(ts_ns), dtype=bool)
     if len(ts_ns) > span:
-        ok[:-span] = (ts_ns[span:] - ts_ns[:-span]) == span * timeframe_seconds(timeframe) * NS_PER_S
+        ok[:-span] = (ts_ns[span:] - ts_ns[:-span]) == span * timeframe_ms(timeframe) * NS_PER_MS
     return ok

@@ -8,13 +8,15 @@ when loaded, unlike pickle.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
-import xgboost as xgb
 from numpy.typing import NDArray
 
 from myassistant.core.errors import InvalidInput
+
+if TYPE_CHECKING:  # xgboost is imported when a model is first used: the service starts without it
+    import xgboost as xgb
 
 FloatArray = NDArray[np.float64]
 ModelKind = Literal["xgboost", "logistic"]
@@ -50,6 +52,8 @@ class XGBoostPredictor:
         return np.asarray(self.booster.inplace_predict(_as_matrix(rows, self.features)), dtype=np.float64)
 
     def contributions(self, row: FloatArray) -> dict[str, float]:
+        import xgboost as xgb
+
         matrix = xgb.DMatrix(
             _as_matrix(row, self.features), feature_names=list(self.features), missing=np.nan
         )
@@ -61,6 +65,8 @@ class XGBoostPredictor:
 
     @classmethod
     def from_bytes(cls, raw: bytes, features: tuple[str, ...]) -> XGBoostPredictor:
+        import xgboost as xgb
+
         booster = xgb.Booster()
         try:
             booster.load_model(bytearray(raw))

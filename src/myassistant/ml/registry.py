@@ -19,6 +19,8 @@ from myassistant.core import clock
 from myassistant.core.config import Settings
 from myassistant.core.db import insert_ignoring_conflicts
 from myassistant.core.errors import InvalidInput, NotFound, PreconditionFailed
+from myassistant.market.logic import Pair
+from myassistant.market.schemas import checked_pair
 from myassistant.ml import artifacts
 from myassistant.ml.artifacts import SavedModel
 from myassistant.ml.policy import (
@@ -30,7 +32,6 @@ from myassistant.ml.policy import (
     is_stale,
 )
 from myassistant.ml.predictors import Predictor
-from myassistant.ml.schemas import PairKey
 from myassistant.ml.tables import ActiveModel, ModelPromotion, ModelRun
 
 ChoiceSource = Literal["pin", "pair", "fallback"]
@@ -65,8 +66,8 @@ def summary(run: ModelRun) -> RunSummary:
     )
 
 
-def pair_of(run: ModelRun) -> PairKey:
-    return PairKey(
+def pair_of(run: ModelRun) -> Pair:
+    return Pair(
         exchange=run.exchange, symbol=run.symbol, timeframe=run.timeframe, horizon_steps=run.horizon_steps
     )
 
@@ -74,7 +75,7 @@ def pair_of(run: ModelRun) -> PairKey:
 def record_run(
     session: Session,
     *,
-    pair: PairKey,
+    pair: Pair,
     status: Literal["succeeded", "failed"],
     source: str,
     error: str | None = None,
@@ -94,7 +95,7 @@ def record_run(
     if status == SUCCEEDED and (saved is None or model_kind is None or threshold is None):
         raise ValueError("a successful run needs its saved model, kind and threshold")
     run = ModelRun(
-        **pair.model_dump(),
+        **pair.as_dict(),
         status=status,
         error=error,
         source=source,
@@ -118,7 +119,7 @@ def record_run(
     return run
 
 
-def pair_filter(table: type[ActiveModel | ModelRun | ModelPromotion], pair: PairKey) -> Any:
+def pair_filter(table: type[ActiveModel | ModelRun | ModelPromotion], pair: Pair) -> Any:
     """The WHERE clause selecting `pair`'s rows of a model table (one with the four pair columns)."""
     return (
         (table.exchange == pair.exchange)
@@ -128,15 +129,15 @@ def pair_filter(table: type[ActiveModel | ModelRun | ModelPromotion], pair: Pair
     )
 
 
-def find_active(session: Session, pair: PairKey) -> ActiveModel | None:
+def find_active(session: Session, pair: Pair) -> ActiveModel | None:
     return session.scalars(select(ActiveModel).where(pair_filter(ActiveModel, pair))).one_or_none()
 
 
-def ensure_active(session: Session, pair: PairKey) -> ActiveModel:
+def ensure_active(session: Session, pair: Pair) -> ActiveModel:
     """The pair's active_models row, created (race-free) when missing."""
     session.execute(
         insert_ignoring_conflicts(session, ActiveModel.__table__).values(
-            **pair.model_dump(), updated_at=clock.now()
+            **pair.as_dict(), updated_at=clock.now()
         )
     )
     row = find_active(session, pair)
@@ -147,7 +148,7 @@ def ensure_active(session: Session, pair: PairKey) -> ActiveModel:
 def audit(
     session: Session,
     *,
-    pair: PairKey,
+    pair: Pair,
     action: str,
     reason: str,
     run_id: int | None,
@@ -155,7 +156,7 @@ def audit(
     comparison: dict[str, Any] | None = None,
 ) -> ModelPromotion:
     entry = ModelPromotion(
-        **pair.model_dump(),
+        **pair.as_dict(),
         action=action,
         run_id=run_id,
         previous_run_id=previous_run_id,
@@ -209,10 +210,10 @@ def consider_promotion(
 
 
 Choice = tuple[ModelRun, ChoiceSource]
-PairTuple = tuple[str, str, str, int]  # PairKey.key()
+PairTuple = tuple[str, str, str, int]  # Pair.key()
 
 
-def resolve_choice(session: Session, pair: PairKey) -> Choice | None:
+def resolve_choice(session: Session, pair: Pair) -> Choice | None:
     """Manual pin → the pair's promoted run → the newest promoted run for the same timeframe and horizon."""
     active = find_active(session, pair)
     if active is not None and active.pinned_run_id is not None:
@@ -223,7 +224,7 @@ def resolve_choice(session: Session, pair: PairKey) -> Choice | None:
     return (fallback, "fallback") if fallback is not None else None
 
 
-def resolve_choices(session: Session, pairs: Sequence[PairKey]) -> dict[PairTuple, Choice | None]:
+def resolve_choices(session: Session, pairs: Sequence[Pair]) -> dict[PairTuple, Choice | None]:
     """`resolve_choice` of each pair, by `pair.key()`, in a few queries whatever the number of pairs:
     their active rows, their runs, and one fallback per distinct timeframe and horizon."""
     own: dict[PairTuple, tuple[int, ChoiceSource]] = {}
@@ -248,7 +249,7 @@ def resolve_choices(session: Session, pairs: Sequence[PairKey]) -> dict[PairTupl
     return choices
 
 
-def _active_rows(session: Session, pairs: Sequence[PairKey]) -> dict[PairTuple, ActiveModel]:
+def _active_rows(session: Session, pairs: Sequence[Pair]) -> dict[PairTuple, ActiveModel]:
     """The active_models rows of `pairs`, by pair key (rows selected by symbol, then matched on all four)."""
     wanted = {pair.key() for pair in pairs}
     symbols = sorted({pair.symbol for pair in pairs})
@@ -292,7 +293,7 @@ def load_model_for(
     session: Session, *, settings: Settings, exchange: str, symbol: str, timeframe: str, horizon_steps: int
 ) -> LoadedModel:
     """The model to use for a pair, verified and cached; PreconditionFailed names what is missing."""
-    pair = PairKey.of(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
+    pair = checked_pair(Pair(exchange, symbol, timeframe, horizon_steps))
     choice = resolve_choice(session, pair)
     if choice is None:
         raise PreconditionFailed(
@@ -380,7 +381,7 @@ def pin(
     session: Session,
     *,
     settings: Settings,
-    pair: PairKey,
+    pair: Pair,
     run_id: int | None = None,
     path: str | None = None,
     action: Literal["pinned", "rolled_back"] = "pinned",
@@ -422,7 +423,7 @@ def _run_for_path(session: Session, settings: Settings, path: str) -> ModelRun:
     return run
 
 
-def unpin(session: Session, *, pair: PairKey) -> ActiveModel:
+def unpin(session: Session, *, pair: Pair) -> ActiveModel:
     active = find_active(session, pair)
     if active is None or active.pinned_run_id is None:
         raise PreconditionFailed(f"{pair.symbol} {pair.timeframe} h{pair.horizon_steps} has no pin to remove")
@@ -439,7 +440,7 @@ def unpin(session: Session, *, pair: PairKey) -> ActiveModel:
     return active
 
 
-def rollback(session: Session, *, settings: Settings, pair: PairKey) -> ActiveModel:
+def rollback(session: Session, *, settings: Settings, pair: Pair) -> ActiveModel:
     """Pin the run that was the pair's promoted choice before the current one."""
     active = find_active(session, pair)
     if active is None or active.promoted_run_id is None:

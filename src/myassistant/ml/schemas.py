@@ -3,95 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from myassistant.core.clock import ensure_utc
-from myassistant.core.errors import InvalidInput, describe_validation_errors, field_errors
-from myassistant.market.logic import EARLIEST
-from myassistant.ml.timeframes import TIMEFRAME_PATTERN
+from myassistant.market.logic import EARLIEST, MAX_HORIZON_STEPS, Pair
+from myassistant.market.schemas import ExchangeId, Symbol, Timeframe, pair_with_defaults
 
 if TYPE_CHECKING:
     from myassistant.core.config import Settings
 
-EXCHANGE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
-SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,14}/[A-Z0-9][A-Z0-9._-]{0,14}(:[A-Z0-9._-]{1,14})?$"
-MAX_SYMBOL_LENGTH = 32  # the symbol columns of model_runs, active_models and datasets
-MAX_HORIZON_STEPS = 10_000
+HorizonSteps = Annotated[int, Field(ge=1, le=MAX_HORIZON_STEPS, description="bars a trade is held")]
+
 MAX_ROW_ID = 2**63 - 1  # BIGINT: larger ids cannot exist
-
-
-# Query filters: lower/upper-case variants of exchange and symbol are accepted and normalised.
-EXCHANGE_QUERY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
-SYMBOL_QUERY = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,14}/[A-Za-z0-9][A-Za-z0-9._-]{0,14}(:[A-Za-z0-9._-]{1,14})?$"
-
-
-def normalise_exchange(value: str) -> str:
-    return value.strip().lower()
-
-
-def normalise_symbol(value: str) -> str:
-    return value.strip().upper()
-
-
-def exchange_filter(value: str | None) -> str | None:
-    return normalise_exchange(value) if value is not None else None
-
-
-def symbol_filter(value: str | None) -> str | None:
-    return normalise_symbol(value) if value is not None else None
-
-
-class _NormalisedPair(BaseModel):
-    """Exchange ids are lower-case and symbols upper-case, whatever case a caller sends."""
-
-    @field_validator("exchange", mode="before", check_fields=False)
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return normalise_exchange(value) if isinstance(value, str) else value
-
-    @field_validator("symbol", mode="before", check_fields=False)
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return normalise_symbol(value) if isinstance(value, str) else value
-
-
-class PairKey(_NormalisedPair):
-    """Exchange, symbol, timeframe and horizon: what a model is trained for."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    exchange: str = Field(pattern=EXCHANGE_PATTERN, examples=["bybit"])
-    symbol: str = Field(pattern=SYMBOL_PATTERN, max_length=MAX_SYMBOL_LENGTH, examples=["BTC/USDT"])
-    timeframe: str = Field(pattern=TIMEFRAME_PATTERN, examples=["15m"])
-    horizon_steps: int = Field(ge=1, le=MAX_HORIZON_STEPS, examples=[12])
-
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.exchange, self.symbol, self.timeframe, self.horizon_steps)
-
-    @classmethod
-    def of(cls, *, exchange: str, symbol: str, timeframe: str, horizon_steps: int) -> PairKey:
-        """Validated pair for service callers: bad values are InvalidInput (422), never a crash."""
-        try:
-            return cls(exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps)
-        except ValidationError as exc:
-            errors = exc.errors()
-            raise InvalidInput(
-                f"invalid pair: {describe_validation_errors(errors)}", errors=field_errors(errors)
-            ) from exc
-
-
-def pair_with_defaults(
-    settings: Settings, *, exchange: str | None, symbol: str, timeframe: str | None, horizon_steps: int | None
-) -> PairKey:
-    """The full pair, each field not given taken from the settings' defaults; InvalidInput (422) if bad."""
-    return PairKey.of(
-        exchange=exchange or settings.default_exchange,
-        symbol=symbol,
-        timeframe=timeframe or settings.default_timeframe,
-        horizon_steps=horizon_steps or settings.default_horizon_steps,
-    )
 
 
 class PairRead(BaseModel):
@@ -167,8 +92,15 @@ class ActiveModelRead(PairRead):
     note: str
 
 
-class ActiveModelUpdate(PairKey):
+class ActiveModelUpdate(BaseModel):
     """Pin a run (by id, or by the path of its registered file), unpin, or roll back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exchange: ExchangeId = Field(examples=["bybit"])
+    symbol: Symbol = Field(examples=["BTC/USDT"])
+    timeframe: Timeframe = Field(examples=["15m"])
+    horizon_steps: HorizonSteps = Field(examples=[12])
 
     action: Literal["pin", "unpin", "rollback"] = Field(
         default="pin",
@@ -186,6 +118,9 @@ class ActiveModelUpdate(PairKey):
         if self.action != "pin" and given:
             raise ValueError(f"{self.action} takes no run_id or path")
         return self
+
+    def pair(self) -> Pair:
+        return Pair(self.exchange, self.symbol, self.timeframe, self.horizon_steps)
 
 
 class ModelHealthRead(PairRead):
@@ -213,23 +148,17 @@ def _bounded_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-class PairRequest(_NormalisedPair):
+class PairRequest(BaseModel):
     """A pair in a request body: only `symbol` is required, the rest default to the settings."""
 
     model_config = ConfigDict(extra="forbid")
 
-    exchange: str | None = Field(
-        default=None, pattern=EXCHANGE_PATTERN, description="default: DEFAULT_EXCHANGE", examples=["bybit"]
-    )
-    symbol: str = Field(pattern=SYMBOL_PATTERN, max_length=MAX_SYMBOL_LENGTH, examples=["BTC/USDT"])
-    timeframe: str | None = Field(
-        default=None, pattern=TIMEFRAME_PATTERN, description="default: DEFAULT_TIMEFRAME", examples=["15m"]
-    )
-    horizon_steps: int | None = Field(
-        default=None, ge=1, le=MAX_HORIZON_STEPS, description="default: DEFAULT_HORIZON_STEPS", examples=[12]
-    )
+    exchange: ExchangeId | None = Field(default=None, description="default: DEFAULT_EXCHANGE")
+    symbol: Symbol = Field(examples=["BTC/USDT"])
+    timeframe: Timeframe | None = Field(default=None, description="default: DEFAULT_TIMEFRAME")
+    horizon_steps: HorizonSteps | None = Field(default=None, description="default: DEFAULT_HORIZON_STEPS")
 
-    def pair(self, settings: Settings) -> PairKey:
+    def pair(self, settings: Settings) -> Pair:
         """The full pair, defaults filled in from the settings."""
         return pair_with_defaults(
             settings,

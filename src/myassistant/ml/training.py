@@ -12,10 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from myassistant.core.errors import PreconditionFailed
 from myassistant.ml.backtest import run_backtest, select_signal_bars
@@ -23,6 +20,9 @@ from myassistant.ml.dataset import Dataset
 from myassistant.ml.predictors import LinearPredictor, Predictor, XGBoostPredictor
 from myassistant.trading import costs
 from myassistant.trading.costs import CostRates
+
+# xgboost and scikit-learn load on the first training or scoring, not when the service starts: together
+# they cost seconds and ~150 MB that an idle service never uses.
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -209,6 +209,8 @@ def _xgboost_params(config: TrainConfig) -> dict[str, Any]:
 def _fit_xgboost(
     x: FloatArray, y: FloatArray, split: Split, features: tuple[str, ...], config: TrainConfig
 ) -> XGBoostPredictor:
+    import xgboost as xgb
+
     model = xgb.XGBClassifier(
         **_xgboost_params(config),
         n_estimators=config.n_estimators,
@@ -230,6 +232,8 @@ def _fit_logistic(x: FloatArray, y: FloatArray, features: tuple[str, ...]) -> Li
     filled = np.where(np.isnan(x), impute, x)
     mean, std = filled.mean(axis=0), filled.std(axis=0)
     scale = np.where(std > 1e-12, std, 1.0)
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=1.0, max_iter=2000)
     model.fit((filled - mean) / scale, y)
     return LinearPredictor(
@@ -248,6 +252,8 @@ def _candidate_summary(model: Predictor, x: FloatArray, y: FloatArray, split: Sp
 
 
 def _auc(labels: FloatArray, probs: FloatArray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(labels, probs)) if len(np.unique(labels)) == 2 else None
 
 
@@ -310,6 +316,8 @@ def evaluate(
         rates=rates,
         timeframe=dataset.timeframe,
     )
+    from sklearn.metrics import average_precision_score, brier_score_loss
+
     positives = labels == 1
     return {
         "rows": len(rows),
@@ -380,6 +388,8 @@ def _fit_fixed(
 ) -> Predictor:
     if kind == "logistic":
         return _fit_logistic(x, y, features)
+    import xgboost as xgb
+
     model = xgb.XGBClassifier(
         **_xgboost_params(config), n_estimators=int(summary.get("trees", config.n_estimators))
     )

@@ -22,15 +22,16 @@ from sqlalchemy.orm import Session
 from myassistant.core import clock
 from myassistant.core.config import Settings
 from myassistant.core.db import Database, insert_ignoring_conflicts
-from myassistant.core.errors import DomainError, InvalidInput, PreconditionFailed
+from myassistant.core.errors import DomainError, PreconditionFailed
 from myassistant.market import logic as market_logic
 from myassistant.market import service as market
-from myassistant.market.logic import Pair
+from myassistant.market.logic import Pair, Series
+from myassistant.market.schemas import checked_pair
 from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS
+from myassistant.ml.frames import NewsMemo, live_feature_row
+from myassistant.ml.history import ensure_history
 from myassistant.ml.predictors import top_contributions
 from myassistant.ml.registry import LoadedModel, load_model_for
-from myassistant.ml.schemas import PairKey
-from myassistant.ml.service import NewsMemo, ensure_history, live_feature_row
 from myassistant.news import service as news
 from myassistant.news.lexicon import coin_tag_for_symbol
 from myassistant.notify import service as notify
@@ -40,28 +41,9 @@ from myassistant.signals.tables import SignalEvent
 from myassistant.trading import service as broker
 from myassistant.trading.costs import rates_from_bps
 from myassistant.trading.logic import plan_buy
-from myassistant.trading.service import SeriesKey
 
 HEADLINES_IN_NOTE = 3
 CONTRIBUTIONS_IN_NOTE = 5
-
-
-def resolve_pair(
-    settings: Settings, *, exchange: str | None, symbol: str, timeframe: str | None, horizon_steps: int | None
-) -> Pair:
-    """Apply the settings' defaults and validate; 422 names what is wrong."""
-    exchange = exchange or settings.default_exchange
-    timeframe = timeframe or settings.default_timeframe
-    try:
-        market_logic.timeframe_ms(timeframe)
-        return Pair(
-            exchange=market_logic.normalise_exchange(exchange),
-            symbol=market_logic.normalise_symbol(symbol),
-            timeframe=timeframe,
-            horizon_steps=horizon_steps or settings.default_horizon_steps,
-        )
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
 
 
 def make_signal(
@@ -196,13 +178,7 @@ def _last_closed_bar(
     )
     problem = f"; refreshing failed: {refresh_error}" if refresh_error is not None else ""
     if refresh_error is None:
-        key = PairKey.of(
-            exchange=pair.exchange,
-            symbol=pair.symbol,
-            timeframe=pair.timeframe,
-            horizon_steps=pair.horizon_steps,
-        )
-        _, error = ensure_history(session, settings=settings, pair=key, bars=WARMUP_BARS)
+        _, error = ensure_history(session, settings=settings, pair=checked_pair(pair), bars=WARMUP_BARS)
         problem = f"; refreshing failed: {error.detail}" if error else ""
     latest = market.latest_bar(session, exchange=pair.exchange, symbol=pair.symbol, timeframe=pair.timeframe)
     if latest is None:
@@ -442,10 +418,10 @@ def run_cycle(
     retried = retry_failed_notifications(database, settings=settings)
     with database.session() as session:
         pairs = watchlist_pairs(session, settings=settings)
-        series = list(dict.fromkeys(market.PairKey(p.exchange, p.symbol, p.timeframe) for p in pairs))
+        series = list(dict.fromkeys(p.series for p in pairs))
         fetched = market.fetch_many(session, settings=settings, pairs=series)  # concurrent refresh
     # A pair whose refresh failed is not fetched again; the failure shows in its result below.
-    failed = {(r.exchange, r.symbol, r.timeframe): r.error for r in fetched if r.error is not None}
+    failed = {Series(r.exchange, r.symbol, r.timeframe): r.error for r in fetched if r.error is not None}
     results = scan(
         database, settings=settings, pairs=pairs, source=source, trade=trade, refresh_errors=failed
     )
@@ -466,7 +442,7 @@ def scan(
     pairs: Sequence[Pair],
     source: str,
     trade: bool,
-    refresh_errors: Mapping[SeriesKey, str] | None = None,
+    refresh_errors: Mapping[Series, str] | None = None,
 ) -> list[ScanResult]:
     """One decision-loop pass per pair, each in its own transaction; a failing pair never stops the rest.
 
@@ -484,7 +460,7 @@ def scan(
                     pair=pair,
                     source=source,
                     trade=trade,
-                    refresh_error=refresh_errors.get((pair.exchange, pair.symbol, pair.timeframe)),
+                    refresh_error=refresh_errors.get(pair.series),
                     news=news,
                 )
             results.append(ScanResult(**pair.__dict__, outcome=outcome))

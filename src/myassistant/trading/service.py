@@ -19,6 +19,7 @@ from myassistant.core import clock, configdocs
 from myassistant.core.db import insert_ignoring_conflicts
 from myassistant.core.errors import InvalidInput, NotFound
 from myassistant.market import service as market
+from myassistant.market.logic import Series
 from myassistant.trading import logic
 from myassistant.trading.logic import AccountState, BrokerSettings, Fill, Holding
 from myassistant.trading.schemas import EquityRead, OrderRead, PositionRead
@@ -35,15 +36,14 @@ class Quote:
     price: Decimal
 
 
-SeriesKey = tuple[str, str, str]  # (exchange, symbol, timeframe)
 # The latest closed bar's price of each series asked for; a series without stored prices is left out.
-PriceLookup = Callable[[Session, Sequence[SeriesKey]], dict[SeriesKey, Quote]]
+PriceLookup = Callable[[Session, Sequence[Series]], dict[Series, Quote]]
 
 
-def latest_quotes(session: Session, keys: Sequence[SeriesKey]) -> dict[SeriesKey, Quote]:
+def latest_quotes(session: Session, keys: Sequence[Series]) -> dict[Series, Quote]:
     """The newest stored close of each series: how the paper account prices its positions."""
     return {
-        key: Quote(bar_dt=bar.ts, price=Decimal(repr(bar.close)))
+        Series(*key): Quote(bar_dt=bar.ts, price=Decimal(repr(bar.close)))
         for key, bar in market.latest_closes(session, keys=keys).items()
     }
 
@@ -163,7 +163,7 @@ def close_at_market(
     position = _position(session, open_account(session).id, exchange, symbol)
     if position is None:
         raise NotFound(f"no open paper position in {symbol} on {exchange}")
-    key = (exchange, symbol, position.timeframe)
+    key = Series(exchange, symbol, position.timeframe)
     return close_position(
         session, exchange=exchange, symbol=symbol, quote=latest_price(session, [key]).get(key)
     )
@@ -176,10 +176,10 @@ def apply_exits(session: Session, *, latest_price: PriceLookup = latest_quotes) 
         return []
     account = _locked_account(session)
     held = list(_positions(session, account.id))
-    quotes = latest_price(session, [(p.exchange, p.symbol, p.timeframe) for p in held])
+    quotes = latest_price(session, [Series(p.exchange, p.symbol, p.timeframe) for p in held])
     closed = []
     for position in held:
-        quote = quotes.get((position.exchange, position.symbol, position.timeframe))
+        quote = quotes.get(Series(position.exchange, position.symbol, position.timeframe))
         if quote is None:
             continue
         holding = _holding(position)
@@ -207,8 +207,8 @@ def apply_exits(session: Session, *, latest_price: PriceLookup = latest_quotes) 
 def positions(session: Session, *, latest_price: PriceLookup = latest_quotes) -> list[PositionRead]:
     """Open positions marked to market, priced with one lookup for all of them."""
     held = list(_positions(session, open_account(session).id))
-    quotes = latest_price(session, [(p.exchange, p.symbol, p.timeframe) for p in held])
-    return [_marked(p, quotes.get((p.exchange, p.symbol, p.timeframe))) for p in held]
+    quotes = latest_price(session, [Series(p.exchange, p.symbol, p.timeframe) for p in held])
+    return [_marked(p, quotes.get(Series(p.exchange, p.symbol, p.timeframe))) for p in held]
 
 
 def equity(

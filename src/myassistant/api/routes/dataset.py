@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Request
 
 from myassistant.api.deps import SessionDep, SettingsDep
 from myassistant.api.jobs import RUN_RESPONSES, run_for_route
+from myassistant.market.schemas import ExchangeId, Symbol, Timeframe
 from myassistant.ml import dataset_store
 from myassistant.ml.schemas import (
-    EXCHANGE_QUERY,
-    MAX_HORIZON_STEPS,
-    SYMBOL_QUERY,
     DatasetBuildRequest,
     DatasetRead,
-    exchange_filter,
-    symbol_filter,
+    HorizonSteps,
 )
-from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 
 router = APIRouter(tags=["Dataset"])
 
@@ -37,18 +35,18 @@ def build_dataset(body: DatasetBuildRequest, request: Request) -> DatasetRead:
 def list_datasets(
     session: SessionDep,
     settings: SettingsDep,
-    exchange: str | None = Query(None, pattern=EXCHANGE_QUERY),
-    symbol: str | None = Query(None, pattern=SYMBOL_QUERY),
-    timeframe: str | None = Query(None, pattern=TIMEFRAME_PATTERN),
-    horizon_steps: int | None = Query(None, ge=1, le=MAX_HORIZON_STEPS),
+    exchange: Annotated[ExchangeId | None, Query()] = None,
+    symbol: Annotated[Symbol | None, Query()] = None,
+    timeframe: Annotated[Timeframe | None, Query()] = None,
+    horizon_steps: Annotated[HorizonSteps | None, Query()] = None,
     limit: int = Query(50, ge=1, le=1000),
 ) -> list[DatasetRead]:
     """Stored datasets, newest first."""
     return dataset_store.list_datasets(
         session,
         settings=settings,
-        exchange=exchange_filter(exchange),
-        symbol=symbol_filter(symbol),
+        exchange=exchange,
+        symbol=symbol,
         timeframe=timeframe,
         horizon_steps=horizon_steps,
         limit=limit,

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from myassistant.api.configdoc_routes import add_config_doc_routes
 from myassistant.api.deps import SessionDep, SettingsDep
 from myassistant.api.jobs import RUN_RESPONSES, run_for_route
-from myassistant.ml import service
+from myassistant.market.schemas import ExchangeId, Symbol, Timeframe, pair_with_defaults
+from myassistant.ml import health as model_health
+from myassistant.ml import runs
 from myassistant.ml.policy import MODEL_POLICY
 from myassistant.ml.schemas import (
-    EXCHANGE_QUERY,
-    MAX_HORIZON_STEPS,
-    SYMBOL_QUERY,
     ActiveModelRead,
     ActiveModelUpdate,
+    HorizonSteps,
     ModelHealthRead,
     ModelRunRead,
     PromotionRead,
@@ -24,11 +24,7 @@ from myassistant.ml.schemas import (
     TrainMissingRequest,
     TrainRequest,
     TrainResponse,
-    exchange_filter,
-    pair_with_defaults,
-    symbol_filter,
 )
-from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 
 router = APIRouter(tags=["Model"])
 
@@ -36,18 +32,18 @@ router = APIRouter(tags=["Model"])
 @router.get("/model/runs", response_model=list[ModelRunRead])
 def list_runs(
     session: SessionDep,
-    exchange: str | None = Query(None, pattern=EXCHANGE_QUERY),
-    symbol: str | None = Query(None, pattern=SYMBOL_QUERY),
-    timeframe: str | None = Query(None, pattern=TIMEFRAME_PATTERN),
-    horizon_steps: int | None = Query(None, ge=1, le=MAX_HORIZON_STEPS),
+    exchange: Annotated[ExchangeId | None, Query()] = None,
+    symbol: Annotated[Symbol | None, Query()] = None,
+    timeframe: Annotated[Timeframe | None, Query()] = None,
+    horizon_steps: Annotated[HorizonSteps | None, Query()] = None,
     status: Literal["succeeded", "failed"] | None = Query(None),
     limit: int = Query(50, ge=1, le=1000),
 ) -> list[ModelRunRead]:
     """Training runs, newest first, failures included."""
-    return service.list_runs(
+    return runs.list_runs(
         session,
-        exchange=exchange_filter(exchange),
-        symbol=symbol_filter(symbol),
+        exchange=exchange,
+        symbol=symbol,
         timeframe=timeframe,
         horizon_steps=horizon_steps,
         status=status,
@@ -59,18 +55,16 @@ def list_runs(
 def get_active(
     session: SessionDep,
     settings: SettingsDep,
-    symbol: str = Query(pattern=SYMBOL_QUERY),
-    exchange: str | None = Query(None, pattern=EXCHANGE_QUERY, description="default: DEFAULT_EXCHANGE"),
-    timeframe: str | None = Query(None, pattern=TIMEFRAME_PATTERN, description="default: DEFAULT_TIMEFRAME"),
-    horizon_steps: int | None = Query(
-        None, ge=1, le=MAX_HORIZON_STEPS, description="default: DEFAULT_HORIZON_STEPS"
-    ),
+    symbol: Annotated[Symbol, Query()],
+    exchange: Annotated[ExchangeId | None, Query(description="default: DEFAULT_EXCHANGE")] = None,
+    timeframe: Annotated[Timeframe | None, Query(description="default: DEFAULT_TIMEFRAME")] = None,
+    horizon_steps: Annotated[HorizonSteps | None, Query(description="default: DEFAULT_HORIZON_STEPS")] = None,
 ) -> ActiveModelRead:
     """The pair's pin, promoted and newest runs, and which one signals would use now."""
     pair = pair_with_defaults(
         settings, exchange=exchange, symbol=symbol, timeframe=timeframe, horizon_steps=horizon_steps
     )
-    return service.active_view(session, pair=pair)
+    return runs.active_view(session, pair=pair)
 
 
 @router.post(
@@ -80,23 +74,23 @@ def get_active(
 )
 def update_active(body: ActiveModelUpdate, session: SessionDep, settings: SettingsDep) -> ActiveModelRead:
     """Pin a run (by id, or by the path of a registered model file), unpin, or roll back."""
-    return service.update_active(session, settings=settings, update=body)
+    return runs.update_active(session, settings=settings, update=body)
 
 
 @router.get("/model/promotions", response_model=list[PromotionRead])
 def list_promotions(
     session: SessionDep,
-    exchange: str | None = Query(None, pattern=EXCHANGE_QUERY),
-    symbol: str | None = Query(None, pattern=SYMBOL_QUERY),
-    timeframe: str | None = Query(None, pattern=TIMEFRAME_PATTERN),
-    horizon_steps: int | None = Query(None, ge=1, le=MAX_HORIZON_STEPS),
+    exchange: Annotated[ExchangeId | None, Query()] = None,
+    symbol: Annotated[Symbol | None, Query()] = None,
+    timeframe: Annotated[Timeframe | None, Query()] = None,
+    horizon_steps: Annotated[HorizonSteps | None, Query()] = None,
     limit: int = Query(50, ge=1, le=1000),
 ) -> list[PromotionRead]:
     """Every promotion, refusal, pin, unpin and rollback with its reason, newest first."""
-    return service.list_promotions(
+    return runs.list_promotions(
         session,
-        exchange=exchange_filter(exchange),
-        symbol=symbol_filter(symbol),
+        exchange=exchange,
+        symbol=symbol,
         timeframe=timeframe,
         horizon_steps=horizon_steps,
         limit=limit,
@@ -127,7 +121,7 @@ def train(body: TrainRequest, request: Request) -> TrainResponse:
 @router.get("/model/health", response_model=list[ModelHealthRead])
 def health(session: SessionDep, settings: SettingsDep) -> list[ModelHealthRead]:
     """Every watchlist pair's model: run, age, test AUC, and status ok / stale / weak / missing with why."""
-    return service.health_report(session, settings=settings)
+    return model_health.health_report(session, settings=settings)
 
 
 @router.post(

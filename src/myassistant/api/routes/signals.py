@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from myassistant.api.concurrency import run_read
 from myassistant.api.deps import DatabaseDep, SessionDep, SettingsDep
 from myassistant.core.db import Database
+from myassistant.market.schemas import pair_with_defaults
 from myassistant.signals import service
 from myassistant.signals.schemas import SignalEventRead, SignalOutcome, SignalRequest
 
@@ -23,7 +24,7 @@ router = APIRouter(tags=["Signal"])
 )
 def signal_latest(body: SignalRequest, session: SessionDep, settings: SettingsDep) -> SignalOutcome:
     """Predict on the last closed bar, apply the risk policy, store the event (once per bar)."""
-    pair = service.resolve_pair(
+    pair = pair_with_defaults(
         settings,
         exchange=body.exchange,
         symbol=body.symbol,
