@@ -32,6 +32,7 @@ from myassistant.ml.artifacts import SavedModel, save_model
 from myassistant.ml.dataset import Frames, dataset_from_frames
 from myassistant.ml.features import NEWS_WINDOWS_H, WARMUP_BARS, build_features
 from myassistant.ml.policy import MODEL_POLICY, HeadToHead, ModelPolicy, NotComparable, health_status
+from myassistant.ml.predictors import Predictor
 from myassistant.ml.schemas import (
     ActiveModelRead,
     ActiveModelUpdate,
@@ -119,16 +120,20 @@ class FitAttempt:
     duration_s: float
 
 
-def fit_pair(
-    *,
-    settings: Settings,
-    pair: PairKey,
-    frames: Frames,
-    policy: ModelPolicy,
-    costs: Costs,
-    config: TrainConfig,
-) -> Fitted:
-    """Features → labels → training → model files; pure computation plus the artifact files."""
+@dataclass(frozen=True)
+class Trained:
+    """A trained model and what it was trained on, nothing saved yet."""
+
+    result: TrainingResult
+    data_start: datetime
+    data_end: datetime
+    holdout: Holdout  # the test rows, to score another model on the same data
+
+
+def train_frames(
+    *, pair: PairKey, frames: Frames, policy: ModelPolicy, costs: Costs, config: TrainConfig
+) -> Trained:
+    """Features → labels → purged splits → training → threshold on validation; no file, no database."""
     try:
         rates = rates_from_bps(costs.fee_bps, costs.slippage_bps)
     except ValueError as exc:
@@ -138,10 +143,30 @@ def fit_pair(
     )
     result = train(dataset, rates=rates, min_train_rows=policy.min_train_rows, config=config)
     index = dataset.features.index
+    return Trained(
+        result=replace(result, candidates={}),  # only the chosen model travels back from a worker
+        data_start=index[0].to_pydatetime(),
+        data_end=index[-1].to_pydatetime(),
+        holdout=holdout_of(dataset, result.split, rates),
+    )
+
+
+def fit_pair(
+    *,
+    settings: Settings,
+    pair: PairKey,
+    frames: Frames,
+    policy: ModelPolicy,
+    costs: Costs,
+    config: TrainConfig,
+) -> Fitted:
+    """`train_frames`, then the model files; pure computation plus the artifact files."""
+    trained = train_frames(pair=pair, frames=frames, policy=policy, costs=costs, config=config)
+    result = trained.result
     details = {
         "threshold": result.threshold,
         "costs": {"fee_bps": costs.fee_bps, "slippage_bps": costs.slippage_bps},
-        "data_range": {"start": index[0].isoformat(), "end": index[-1].isoformat()},
+        "data_range": {"start": trained.data_start.isoformat(), "end": trained.data_end.isoformat()},
         "news_since": frames.news_since.isoformat() if frames.news_since else None,
         "rows": result.rows,
         "metrics": result.metrics,
@@ -157,11 +182,11 @@ def fit_pair(
         details=details,
     )
     return Fitted(
-        result=replace(result, candidates={}),  # only the chosen model travels back from a worker
+        result=result,
         saved=saved,
-        data_start=index[0].to_pydatetime(),
-        data_end=index[-1].to_pydatetime(),
-        holdout=holdout_of(dataset, result.split, rates),
+        data_start=trained.data_start,
+        data_end=trained.data_end,
+        holdout=trained.holdout,
     )
 
 
@@ -242,8 +267,8 @@ def _head_to_head(settings: Settings, fitted: Fitted, current: ModelRun) -> Head
     split = (current.metrics or {}).get("split", {})
     if "test" not in split:
         return NotComparable(f"current run {current.id} records no test window")
-    holdout = fitted.holdout
-    rows = rows_from(holdout, pd.Timestamp(split["test"]["start"]))
+    current_test_start = pd.Timestamp(split["test"]["start"])
+    rows = rows_from(fitted.holdout, current_test_start)
     if len(rows) < MIN_PART_ROWS:
         return NotComparable(
             f"only {len(rows)} of the new test rows are out of sample for current run {current.id}"
@@ -252,13 +277,36 @@ def _head_to_head(settings: Settings, fitted: Fitted, current: ModelRun) -> Head
         incumbent = registry.MODEL_CACHE.get(current, settings.artifacts_dir)
     except DomainError as exc:
         return NotComparable(f"current run {current.id} could not be loaded: {exc.detail}")
-    missing = set(incumbent.features) - set(holdout.dataset.feature_names)
-    if missing:
-        return NotComparable(f"current run {current.id} uses features the new data lacks: {sorted(missing)}")
-    new = score_on(holdout, rows, fitted.result.predictor, fitted.result.threshold)
-    old = score_on(
-        holdout, rows, incumbent, float(current.threshold if current.threshold is not None else 0.5)
+    return head_to_head(
+        fitted.holdout,
+        candidate=fitted.result.predictor,
+        candidate_threshold=fitted.result.threshold,
+        current=incumbent,
+        current_threshold=float(current.threshold if current.threshold is not None else 0.5),
+        current_test_start=current_test_start,
+        current_name=f"current run {current.id}",
     )
+
+
+def head_to_head(
+    holdout: Holdout,
+    *,
+    candidate: Predictor,
+    candidate_threshold: float,
+    current: Predictor,
+    current_threshold: float,
+    current_test_start: pd.Timestamp,
+    current_name: str,
+) -> HeadToHead | NotComparable:
+    """Both models on the candidate's test rows from where the current model's own test part began."""
+    rows = rows_from(holdout, current_test_start)
+    if len(rows) < MIN_PART_ROWS:
+        return NotComparable(f"only {len(rows)} of the new test rows are out of sample for {current_name}")
+    missing = set(current.features) - set(holdout.dataset.feature_names)
+    if missing:
+        return NotComparable(f"{current_name} uses features the new data lacks: {sorted(missing)}")
+    new = score_on(holdout, rows, candidate, candidate_threshold)
+    old = score_on(holdout, rows, current, current_threshold)
     index = holdout.dataset.features.index
     return HeadToHead(
         rows=len(rows),
@@ -545,6 +593,36 @@ def load_frames(
         news_since=news_service.news_history_start(session),
         first_row=first_row.to_pydatetime(),
     )
+
+
+def trailing_frames(
+    prices: pd.DataFrame,
+    news: pd.DataFrame | None,
+    *,
+    timeframe: str,
+    bars: int,
+    before: datetime,
+    news_since: datetime | None,
+) -> Frames | None:
+    """`load_frames(bars=...)` over frames already in memory: the last `bars` rows closed by `before`.
+
+    The same rows, warm-up and news window as a training run started at `before` would read from
+    the database (the replay's walk-forward trains this way); None when nothing had closed by then.
+    """
+    step = timeframe_delta(timeframe)
+    end = int(prices.index.searchsorted(pd.Timestamp(before) - step, side="right"))
+    window = prices.iloc[max(0, end - bars - WARMUP_BARS) : end]
+    if window.empty:
+        return None
+    first_row = max(window.index[0] + WARMUP_BARS * step, window.index[max(0, len(window) - bars)])
+    if first_row > window.index[-1]:
+        return None
+    seen = news
+    if news is not None and not news.empty:
+        first_close, last_close = window.index[0] + step, window.index[-1] + step
+        moments = news["first_seen_at"]
+        seen = news[(moments >= first_close - NEWS_LOOKBACK) & (moments < last_close)]
+    return Frames(prices=window, news=seen, news_since=news_since, first_row=first_row.to_pydatetime())
 
 
 class LiveRow(NamedTuple):
