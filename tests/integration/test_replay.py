@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import delete
 
 from myassistant.core import configdocs
 from myassistant.market import service as market
 from myassistant.market.schemas import WatchlistEntryIn
+from myassistant.market.tables import Price, PriceBlock
 from myassistant.ml import registry
 from myassistant.ml import service as ml_service
 from myassistant.ml.backtest import run_backtest
@@ -31,7 +34,7 @@ from myassistant.trading import service as broker
 from myassistant.trading.costs import rates_from_bps
 from myassistant.trading.logic import BrokerSettings
 from myassistant.trading.tables import PaperOrder
-from tests.fixtures.ml import pair_key, register_run
+from tests.fixtures.ml import make_news, pair_key, register_run, store_news, store_prices
 
 TRAIN_BARS = 1200
 HORIZON = 4
@@ -211,3 +214,146 @@ def test_replayed_decisions_equal_what_make_signal_answered_at_each_bar_close(
         assert replayed_order.bar_dt.to_pydatetime() == order.bar_dt
         for name in ("qty", "fill_price", "notional", "fee", "cash_delta"):
             assert Decimal(getattr(replayed_order, name)) == getattr(order, name), name
+
+
+WINDOW_BARS = 288
+WALK = {"mode": "walk_forward", "retrain_every_days": 1.0, "train_bars": TRAIN_BARS}
+
+
+@pytest.fixture
+def two_pairs(session, peer_settings, frozen_clock):
+    """BTC and ETH with enough history for walk-forward training before a 3-day window ending now."""
+    registry.MODEL_CACHE.clear()
+    for symbol in ("BTC/USDT", "ETH/USDT"):
+        _fetch(session, peer_settings, symbol, TRAIN_BARS + WARMUP_BARS + WINDOW_BARS + 20)
+    end = market.latest_bar(session, exchange="bybit", symbol="BTC/USDT", timeframe="15m").ts
+    session.commit()
+    return end - STEP * (WINDOW_BARS - 1), end
+
+
+def _walk_spec(window, **extra) -> ReplaySpec:
+    pairs = [{"symbol": s, "timeframe": "15m", "horizon_steps": HORIZON} for s in ("BTC/USDT", "ETH/USDT")]
+    return ReplaySpec(pairs=pairs, start=window[0], end=window[1], **WALK, **extra)
+
+
+def _replace_bars_after(session, symbol: str, moment, altered: pd.DataFrame) -> None:
+    """Rewrite the stored bars after `moment` (the store never overwrites a bar, so delete them first)."""
+    iid = market.instrument_id(session, exchange="bybit", symbol=symbol, timeframe="15m")
+    cutoff = int(pd.Timestamp(moment).value // 1_000_000)
+    session.execute(delete(Price).where(Price.instrument_id == iid, Price.ts > cutoff))
+    session.execute(delete(PriceBlock).where(PriceBlock.instrument_id == iid))  # a read cache of rows
+    store_prices(session, altered, exchange="bybit", symbol=symbol, timeframe="15m")
+
+
+def _decisions_until(settings, replay_id: int, moment) -> pd.DataFrame:
+    decisions = _results(settings, replay_id, "decisions")
+    return decisions[decisions["bar_dt"] <= moment].reset_index(drop=True)
+
+
+def test_altering_every_bar_and_article_after_t_leaves_every_decision_up_to_t_unchanged(
+    session, database, peer_settings, two_pairs
+) -> None:
+    spec = _walk_spec(two_pairs, n_jobs=1)
+    first = service.run_spec(database, settings=peer_settings, spec=spec, config=SMALL_TREES)
+    assert first.status == "succeeded", first.error
+    moment = two_pairs[0] + STEP * (WINDOW_BARS // 2)
+
+    for symbol in ("BTC/USDT", "ETH/USDT"):
+        prices = market.load_prices(
+            session, exchange="bybit", symbol=symbol, timeframe="15m", start=moment + STEP
+        )
+        rng = np.random.default_rng(3)
+        shock = np.exp(np.cumsum(rng.normal(0, 0.01, len(prices))))[:, None]
+        altered = prices.assign(**{c: prices[c] * shock[:, 0] for c in ("open", "high", "low", "close")})
+        _replace_bars_after(session, symbol, moment, altered)
+    store_news(session, make_news(50, start=moment + STEP, span_days=1.0))
+    session.commit()
+    second = service.run_spec(database, settings=peer_settings, spec=spec, config=SMALL_TREES)
+    assert second.status == "succeeded", second.error
+
+    before = _decisions_until(peer_settings, first.id, moment)
+    after = _decisions_until(peer_settings, second.id, moment)
+    assert len(before) == 2 * (WINDOW_BARS // 2 + 1)
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
+    orders = [_results(peer_settings, r.id, "orders") for r in (first, second)]
+    up_to = [o[o["bar_dt"] <= moment].reset_index(drop=True) for o in orders]
+    pd.testing.assert_frame_equal(*up_to)
+    models = [_results(peer_settings, r.id, "models") for r in (first, second)]
+    trained_before = [m[pd.to_datetime(m["trained_at"]) <= moment].reset_index(drop=True) for m in models]
+    pd.testing.assert_frame_equal(*[m.drop(columns="duration_s") for m in trained_before])
+    assert len(trained_before[0]) == 2 * 2  # each pair retrained at the start and a day later
+    # The alteration did reach the later bars: their predictions moved.
+    later = [_results(peer_settings, r.id, "decisions") for r in (first, second)]
+    moved = later[0]["prob"].to_numpy() != later[1]["prob"].to_numpy()
+    assert moved[len(before) :].any() and not moved[: len(before)].any()
+
+
+def test_walk_forward_models_decide_only_bars_after_their_data(database, peer_settings, two_pairs) -> None:
+    done = service.run_spec(
+        database, settings=peer_settings, spec=_walk_spec(two_pairs, n_jobs=1), config=SMALL_TREES
+    )
+    models = _results(peer_settings, done.id, "models")
+    decisions = _results(peer_settings, done.id, "decisions")
+    assert len(models) == 2 * 3 and set(models["symbol"]) == {"BTC/USDT", "ETH/USDT"}
+    ends = dict(zip(models["id"], pd.to_datetime(models["data_end"]), strict=True))
+    trained = dict(zip(models["id"], pd.to_datetime(models["trained_at"]), strict=True))
+    for row in decisions.itertuples():
+        assert row.bar_dt > ends[row.model] and row.bar_dt >= trained[row.model]
+    assert done.metrics["oos_auc"] is not None and set(done.metrics["per_pair"]) == {"BTC/USDT", "ETH/USDT"}
+
+
+def test_a_walk_forward_replay_on_a_dask_cluster_equals_the_one_on_joblib_processes(
+    database, peer_settings, make_settings, exchange_url, two_pairs
+) -> None:
+    from distributed import LocalCluster
+
+    on_processes = service.run_spec(
+        database, settings=peer_settings, spec=_walk_spec(two_pairs, n_jobs=2), config=SMALL_TREES
+    )
+    cluster_options = {"n_workers": 2, "threads_per_worker": 1, "processes": False, "protocol": "tcp"}
+    with LocalCluster(host="127.0.0.1", dashboard_address=None, **cluster_options) as cluster:
+        dask_settings = make_settings(
+            exchange_api_override=exchange_url, dask_scheduler_address=cluster.scheduler_address
+        )
+        on_dask = service.run_spec(
+            database, settings=dask_settings, spec=_walk_spec(two_pairs, n_jobs=2), config=SMALL_TREES
+        )
+    assert on_processes.status == on_dask.status == "succeeded"
+    for name in ("decisions", "orders", "trades", "curve", "vetoes"):
+        pd.testing.assert_frame_equal(
+            _results(peer_settings, on_processes.id, name), _results(peer_settings, on_dask.id, name)
+        )
+    assert _untimed(on_processes.metrics) == _untimed(on_dask.metrics)
+
+
+def _untimed(metrics: dict) -> dict:
+    per_pair = {
+        pair: {k: v for k, v in m.items() if k != "training_s"} for pair, m in metrics["per_pair"].items()
+    }
+    return metrics | {"per_pair": per_pair}
+
+
+def _dying_worker(settings, task):
+    """A worker process that dies on ETH, as one killed by the operating system would."""
+    if task.pair.symbol == "ETH/USDT":
+        os._exit(3)
+    return service.predict_pair(settings, task)
+
+
+def test_a_worker_that_dies_fails_the_replay_with_its_error_and_leaves_no_files(
+    database, peer_settings, two_pairs
+) -> None:
+    with pytest.raises(Exception, match="terminated"):
+        service.run_spec(
+            database,
+            settings=peer_settings,
+            spec=_walk_spec(two_pairs, n_jobs=2),
+            config=SMALL_TREES,
+            worker=_dying_worker,
+        )
+    with database.session(write=False) as session:
+        [replay] = service.list_(session)
+    assert replay.status == "failed" and replay.finished_at is not None
+    assert replay.error is not None and replay.error.startswith("TerminatedWorkerError")
+    folder = peer_settings.artifacts_dir / "replays"
+    assert not folder.exists() or list(folder.iterdir()) == []
