@@ -726,10 +726,10 @@ def get(
 ) -> ReplayRead:
     """A replay with its results: the curve thinned to `curve_points`, trades and vetoes paged."""
     row = _row(session, replay_id)
-    read = ReplayRead.model_validate(row, from_attributes=True)
+    summary = ReplaySummary.model_validate(row).model_dump()
     folder = replay_dir(settings, replay_id)
     if row.status != SUCCEEDED or not folder.is_dir():
-        return read
+        return ReplayRead(**summary)
     curve = pd.read_parquet(folder / "curve.parquet")
     trades = pd.read_parquet(folder / "trades.parquet")
     vetoes = pd.read_parquet(folder / "vetoes.parquet")
@@ -738,8 +738,9 @@ def get(
     if what_if is not None and (folder / "what_if.parquet").exists():
         blocked = pd.read_parquet(folder / "what_if.parquet")
         what_if = what_if | {"blocked": _records(blocked.iloc[offset : offset + limit])}
-    return read.model_copy(
-        update={
+    return ReplayRead.model_validate(
+        summary
+        | {
             "curve": _records(_thin(curve, curve_points)),
             "curve_points_total": len(curve),
             "trades": _records(trades.iloc[offset : offset + limit]),
