@@ -237,17 +237,23 @@ def _decide_bar(
         return
     pair = data.pair
     key = (pair.exchange, pair.symbol)
-    price = float(data.close[i])
+    price, threshold = float(data.close[i]), float(data.threshold[i])
+    # The account is priced only when the policy will look at it (live notes record it always).
+    state = (
+        account.broker_state(key, price, broker)
+        if signals_logic.consults_broker(prob, threshold, policy)
+        else None
+    )
     decision = signals_logic.decide(
         symbol=pair.symbol,
         prob=prob,
-        threshold=float(data.threshold[i]),
+        threshold=threshold,
         bar_close=closes_dt[p][i],
         vol_norm=signals_logic.finite(data.vol_norm[i]),
         ret_std_24=signals_logic.finite(data.ret_std_24[i]),
         last_buy_bar_close=last_buy.get(p),
         policy=policy,
-        broker=account.broker_state(key, price, broker),
+        broker=state,
     )
     ordered = False
     if decision.final_signal == "buy":

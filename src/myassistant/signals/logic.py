@@ -52,6 +52,11 @@ def raw_signal(prob: float, threshold: float) -> Signal:
     return "buy" if prob >= threshold else "flat"
 
 
+def consults_broker(prob: float, threshold: float, policy: RiskPolicy) -> bool:
+    """Whether the policy looks at the account for this prediction: only an enabled policy, on a BUY."""
+    return policy.enabled and raw_signal(prob, threshold) == "buy"
+
+
 def finite(value: Any) -> float | None:
     """A feature value as the risk policy takes it: NaN and infinities are unknown (None)."""
     number = float(value)
@@ -87,9 +92,13 @@ def decide(
     ret_std_24: float | None,
     last_buy_bar_close: datetime | None,
     policy: RiskPolicy,
-    broker: BrokerState,
+    broker: BrokerState | None,
 ) -> RiskDecision:
-    """One bar's decision: the raw signal from the probability, then the risk policy on the account."""
+    """One bar's decision: the raw signal from the probability, then the risk policy on the account.
+
+    `broker` may be None when the policy cannot consult it (a FLAT signal, or the policy off): the
+    verdict is then the raw signal whatever the account holds.
+    """
     inputs = RiskInputs(
         symbol=symbol,
         raw_signal=raw_signal(prob, threshold),
