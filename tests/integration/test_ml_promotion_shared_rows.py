@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from myassistant.ml import registry, service
+from myassistant.ml import fitting, registry, service
 from myassistant.ml.artifacts import models_dir
 from myassistant.ml.dataset import build_dataset
 from myassistant.ml.tables import ModelRun
@@ -114,7 +114,7 @@ def test_a_crash_while_scoring_costs_only_the_comparison(
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service, "score_on", broken)
+    monkeypatch.setattr(fitting, "score_on", broken)
     outcome = _train(session, settings, PRICES)
     assert outcome.run.status == "succeeded" and session.get(ModelRun, outcome.run.id) is not None
     assert outcome.promotion.comparison["basis"] == "own_test_windows"

@@ -29,6 +29,6 @@ def test_each_job_fires_at_its_documented_time() -> None:
 
 
 def test_actions_and_cli_tasks_are_never_scheduled() -> None:
-    assert action_table().names() == ["signal_once", "scan_watchlist", "train_missing"]
+    assert action_table().names() == ["signal_once", "scan_watchlist", "train_missing", "replay"]
     assert task_table().names() == ["build_dataset", "train"]
     assert not set(job_table().names()) & {*action_table().names(), *task_table().names()}

@@ -13,12 +13,14 @@ from myassistant.catalog import alerts
 from myassistant.catalog import market as market_jobs
 from myassistant.catalog import ml as ml_jobs
 from myassistant.catalog import news as news_jobs
+from myassistant.catalog import replay as replay_jobs
 from myassistant.catalog import signals as signal_jobs
 from myassistant.core.config import Settings
 from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, every
 from myassistant.market.schemas import DiscoverRequest, PricesFetchRequest
 from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
 from myassistant.news.schemas import AnalyzeRequest
+from myassistant.replay.schemas import ReplayJobParams
 from myassistant.signals.schemas import SignalOnceParams
 
 
@@ -104,6 +106,13 @@ ACTIONS: tuple[JobDefinition, ...] = (
         ("manual", {}),
         "train the watchlist pairs that need it now (params: fetch)",
         params=TrainMissingRequest,
+    ),
+    define(
+        "replay",
+        replay_jobs.replay,
+        ("manual", {}),
+        "replay the decision loop over history on a separate account (params as POST /replay)",
+        params=ReplayJobParams,
     ),
 )
 

@@ -10,14 +10,26 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import pandas as pd
+
 from myassistant.core import clock
 from myassistant.core.config import Settings
 from myassistant.core.errors import DomainError, InvalidInput
 from myassistant.market.logic import Pair
 from myassistant.ml.artifacts import SavedModel, save_model
 from myassistant.ml.dataset import Frames, dataset_from_frames
-from myassistant.ml.policy import ModelPolicy
-from myassistant.ml.training import Holdout, TrainConfig, TrainingResult, holdout_of, train
+from myassistant.ml.policy import HeadToHead, ModelPolicy, NotComparable
+from myassistant.ml.predictors import Predictor
+from myassistant.ml.training import (
+    MIN_PART_ROWS,
+    Holdout,
+    TrainConfig,
+    TrainingResult,
+    holdout_of,
+    rows_from,
+    score_on,
+    train,
+)
 from myassistant.trading.costs import DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS, rates_from_bps
 from myassistant.trading.logic import BrokerSettings
 
@@ -62,16 +74,20 @@ class FitAttempt:
     duration_s: float
 
 
-def fit_pair(
-    *,
-    settings: Settings,
-    pair: Pair,
-    frames: Frames,
-    policy: ModelPolicy,
-    costs: Costs,
-    config: TrainConfig,
-) -> Fitted:
-    """Features → labels → training → model files; pure computation plus the artifact files."""
+@dataclass(frozen=True)
+class Trained:
+    """A trained model and what it was trained on, nothing saved yet."""
+
+    result: TrainingResult
+    data_start: datetime
+    data_end: datetime
+    holdout: Holdout  # the test rows, to score another model on the same data
+
+
+def train_frames(
+    *, pair: Pair, frames: Frames, policy: ModelPolicy, costs: Costs, config: TrainConfig
+) -> Trained:
+    """Features → labels → purged splits → training → threshold on validation; no file, no database."""
     try:
         rates = rates_from_bps(costs.fee_bps, costs.slippage_bps)
     except ValueError as exc:
@@ -81,10 +97,30 @@ def fit_pair(
     )
     result = train(dataset, rates=rates, min_train_rows=policy.min_train_rows, config=config)
     index = dataset.features.index
+    return Trained(
+        result=replace(result, candidates={}),  # only the chosen model travels back from a worker
+        data_start=index[0].to_pydatetime(),
+        data_end=index[-1].to_pydatetime(),
+        holdout=holdout_of(dataset, result.split, rates),
+    )
+
+
+def fit_pair(
+    *,
+    settings: Settings,
+    pair: Pair,
+    frames: Frames,
+    policy: ModelPolicy,
+    costs: Costs,
+    config: TrainConfig,
+) -> Fitted:
+    """`train_frames`, then the model files; pure computation plus the artifact files."""
+    trained = train_frames(pair=pair, frames=frames, policy=policy, costs=costs, config=config)
+    result = trained.result
     details = {
         "threshold": result.threshold,
         "costs": {"fee_bps": costs.fee_bps, "slippage_bps": costs.slippage_bps},
-        "data_range": {"start": index[0].isoformat(), "end": index[-1].isoformat()},
+        "data_range": {"start": trained.data_start.isoformat(), "end": trained.data_end.isoformat()},
         "news_since": frames.news_since.isoformat() if frames.news_since else None,
         "rows": result.rows,
         "metrics": result.metrics,
@@ -100,11 +136,11 @@ def fit_pair(
         details=details,
     )
     return Fitted(
-        result=replace(result, candidates={}),  # only the chosen model travels back from a worker
+        result=result,
         saved=saved,
-        data_start=index[0].to_pydatetime(),
-        data_end=index[-1].to_pydatetime(),
-        holdout=holdout_of(dataset, result.split, rates),
+        data_start=trained.data_start,
+        data_end=trained.data_end,
+        holdout=trained.holdout,
     )
 
 
@@ -136,3 +172,34 @@ def attempt_fit(
         logger.exception("training %s %s %s h%s crashed", *pair.key())
         error = TrainingCrashed(f"training crashed: {type(exc).__name__}: {exc}")
     return FitAttempt(pair=pair, fitted=fitted, error=error, duration_s=time.perf_counter() - started)
+
+
+def head_to_head(
+    holdout: Holdout,
+    *,
+    candidate: Predictor,
+    candidate_threshold: float,
+    current: Predictor,
+    current_threshold: float,
+    current_test_start: pd.Timestamp,
+    current_name: str,
+) -> HeadToHead | NotComparable:
+    """Both models on the candidate's test rows from where the current model's own test part began."""
+    rows = rows_from(holdout, current_test_start)
+    if len(rows) < MIN_PART_ROWS:
+        return NotComparable(f"only {len(rows)} of the new test rows are out of sample for {current_name}")
+    missing = set(current.features) - set(holdout.dataset.feature_names)
+    if missing:
+        return NotComparable(f"{current_name} uses features the new data lacks: {sorted(missing)}")
+    new = score_on(holdout, rows, candidate, candidate_threshold)
+    old = score_on(holdout, rows, current, current_threshold)
+    index = holdout.dataset.features.index
+    return HeadToHead(
+        rows=len(rows),
+        start=index[rows[0]].to_pydatetime(),
+        end=index[rows[-1]].to_pydatetime(),
+        candidate_auc=new.auc,
+        candidate_return=new.total_return,
+        current_auc=old.auc,
+        current_return=old.total_return,
+    )

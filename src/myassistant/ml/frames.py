@@ -92,6 +92,36 @@ def load_frames(
     )
 
 
+def trailing_frames(
+    prices: pd.DataFrame,
+    news: pd.DataFrame | None,
+    *,
+    timeframe: str,
+    bars: int,
+    before: datetime,
+    news_since: datetime | None,
+) -> Frames | None:
+    """`load_frames(bars=...)` over frames already in memory: the last `bars` rows closed by `before`.
+
+    The same rows, warm-up and news window as a training run started at `before` would read from
+    the database (the replay's walk-forward trains this way); None when nothing had closed by then.
+    """
+    step = timeframe_delta(timeframe)
+    end = int(prices.index.searchsorted(pd.Timestamp(before) - step, side="right"))
+    window = prices.iloc[max(0, end - bars - WARMUP_BARS) : end]
+    if window.empty:
+        return None
+    first_row = max(window.index[0] + WARMUP_BARS * step, window.index[max(0, len(window) - bars)])
+    if first_row > window.index[-1]:
+        return None
+    seen = news
+    if news is not None and not news.empty:
+        first_close, last_close = window.index[0] + step, window.index[-1] + step
+        moments = news["first_seen_at"]
+        seen = news[(moments >= first_close - NEWS_LOOKBACK) & (moments < last_close)]
+    return Frames(prices=window, news=seen, news_since=news_since, first_row=first_row.to_pydatetime())
+
+
 class LiveRow(NamedTuple):
     """The feature row of the newest stored (closed) bar, built exactly as training rows are."""
 

@@ -28,7 +28,15 @@ from myassistant.market.schemas import checked_pair
 from myassistant.ml import registry
 from myassistant.ml.dataset import Frames
 from myassistant.ml.fanout import FramesLoader, fit_many
-from myassistant.ml.fitting import Costs, FitAttempt, Fitted, TrainingCrashed, attempt_fit, costs_of
+from myassistant.ml.fitting import (
+    Costs,
+    FitAttempt,
+    Fitted,
+    TrainingCrashed,
+    attempt_fit,
+    costs_of,
+    head_to_head,
+)
 from myassistant.ml.frames import load_frames, training_frames
 from myassistant.ml.health import get_policy, needs_training, pairs_health, watchlist_pairs
 from myassistant.ml.history import ensure_history, training_bars
@@ -42,7 +50,7 @@ from myassistant.ml.schemas import (
     TrainMissingReport,
 )
 from myassistant.ml.tables import ModelRun
-from myassistant.ml.training import MIN_PART_ROWS, TrainConfig, rows_from, score_on
+from myassistant.ml.training import MIN_PART_ROWS, TrainConfig, rows_from
 from myassistant.trading.service import broker_settings
 
 logger = logging.getLogger("myassistant.ml")
@@ -111,8 +119,8 @@ def _head_to_head(settings: Settings, fitted: Fitted, current: ModelRun) -> Head
     split = (current.metrics or {}).get("split", {})
     if "test" not in split:
         return NotComparable(f"current run {current.id} records no test window")
-    holdout = fitted.holdout
-    rows = rows_from(holdout, pd.Timestamp(split["test"]["start"]))
+    current_test_start = pd.Timestamp(split["test"]["start"])
+    rows = rows_from(fitted.holdout, current_test_start)
     if len(rows) < MIN_PART_ROWS:
         return NotComparable(
             f"only {len(rows)} of the new test rows are out of sample for current run {current.id}"
@@ -121,22 +129,14 @@ def _head_to_head(settings: Settings, fitted: Fitted, current: ModelRun) -> Head
         incumbent = registry.MODEL_CACHE.get(current, settings.artifacts_dir)
     except DomainError as exc:
         return NotComparable(f"current run {current.id} could not be loaded: {exc.detail}")
-    missing = set(incumbent.features) - set(holdout.dataset.feature_names)
-    if missing:
-        return NotComparable(f"current run {current.id} uses features the new data lacks: {sorted(missing)}")
-    new = score_on(holdout, rows, fitted.result.predictor, fitted.result.threshold)
-    old = score_on(
-        holdout, rows, incumbent, float(current.threshold if current.threshold is not None else 0.5)
-    )
-    index = holdout.dataset.features.index
-    return HeadToHead(
-        rows=len(rows),
-        start=index[rows[0]].to_pydatetime(),
-        end=index[rows[-1]].to_pydatetime(),
-        candidate_auc=new.auc,
-        candidate_return=new.total_return,
-        current_auc=old.auc,
-        current_return=old.total_return,
+    return head_to_head(
+        fitted.holdout,
+        candidate=fitted.result.predictor,
+        candidate_threshold=fitted.result.threshold,
+        current=incumbent,
+        current_threshold=float(current.threshold if current.threshold is not None else 0.5),
+        current_test_start=current_test_start,
+        current_name=f"current run {current.id}",
     )
 
 

@@ -40,7 +40,6 @@ from myassistant.signals.schemas import ScanResult, SignalEventRead, SignalOutco
 from myassistant.signals.tables import SignalEvent
 from myassistant.trading import service as broker
 from myassistant.trading.costs import rates_from_bps
-from myassistant.trading.logic import plan_buy
 
 HEADLINES_IN_NOTE = 3
 CONTRIBUTIONS_IN_NOTE = 5
@@ -203,11 +202,6 @@ def _model_input(row: pd.Series, model: LoadedModel) -> NDArray[np.float64]:
     return values.reshape(1, -1)
 
 
-def _finite(value: Any) -> float | None:
-    number = float(value)
-    return number if np.isfinite(number) else None
-
-
 def _risk_decision(
     session: Session,
     pair: Pair,
@@ -218,17 +212,17 @@ def _risk_decision(
     price: float,
 ) -> risk.RiskDecision:
     close_time = bar_dt + timedelta(milliseconds=market_logic.timeframe_ms(pair.timeframe))
-    inputs = risk.RiskInputs(
+    return logic.decide(
         symbol=pair.symbol,
-        raw_signal="buy" if prob >= threshold else "flat",
         prob=prob,
         threshold=threshold,
         bar_close=close_time,
-        vol_norm=_finite(row["vol_norm"]),
-        ret_std_24=_finite(row["ret_std_24"]),
+        vol_norm=logic.finite(row["vol_norm"]),
+        ret_std_24=logic.finite(row["ret_std_24"]),
         last_buy_bar_close=_last_buy_close(session, pair, bar_dt),
+        policy=policy.current(session),
+        broker=_broker_state(session, pair, price),
     )
-    return risk.evaluate(inputs, policy.current(session), _broker_state(session, pair, price))
 
 
 def _last_buy_close(session: Session, pair: Pair, bar_dt: datetime) -> datetime | None:
@@ -254,12 +248,13 @@ def _broker_state(session: Session, pair: Pair, price: float) -> risk.BrokerStat
     held = sum(
         (p.market_value for p in marked if (p.exchange, p.symbol) == (pair.exchange, pair.symbol)), Decimal(0)
     )
-    order = plan_buy(cash=equity.cash, price=Decimal(repr(price)), settings=broker.broker_settings(session))
-    return risk.BrokerState(
-        equity=float(equity.equity),
+    return logic.broker_state(
+        cash=equity.cash,
+        equity=equity.equity,
         open_positions=equity.open_positions,
-        symbol_position_value=float(held),
-        order_notional=float(order.notional + order.fee),
+        symbol_position_value=held,
+        price=price,
+        settings=broker.broker_settings(session),
     )
 
 
@@ -288,12 +283,12 @@ def _note(
             ),
             "headlines": [headline.model_dump(mode="json") for headline in headlines],
         },
-        "features": {name: _finite(row[name]) for name in FEATURE_COLUMNS},
+        "features": {name: logic.finite(row[name]) for name in FEATURE_COLUMNS},
     }
 
 
 def _json_number(value: Any) -> Any:
-    return _finite(value) if isinstance(value, float | int) and not isinstance(value, bool) else value
+    return logic.finite(value) if isinstance(value, float | int) and not isinstance(value, bool) else value
 
 
 def _store_event(

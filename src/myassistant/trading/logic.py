@@ -177,6 +177,31 @@ def exit_reason(
     return ExitCheck(None)
 
 
+def exits_enabled(settings: BrokerSettings) -> bool:
+    """Whether any optional exit is configured (otherwise positions are only closed by hand)."""
+    return bool(settings.exit_after_horizon or settings.take_profit_pct or settings.stop_loss_pct)
+
+
+def check_exit(
+    *,
+    holding: Holding,
+    opened_bar_dt: datetime,
+    quote_bar_dt: datetime,
+    price: Decimal,
+    timeframe: str,
+    horizon_steps: int,
+    settings: BrokerSettings,
+) -> ExitCheck:
+    """The exit check of a position opened on `opened_bar_dt`, priced at the close of `quote_bar_dt`."""
+    return exit_reason(
+        holding=holding,
+        price=price,
+        bars_held=bars_between(opened_bar_dt, quote_bar_dt, timeframe),
+        horizon_steps=horizon_steps,
+        settings=settings,
+    )
+
+
 def bars_between(start: datetime, end: datetime, timeframe: str) -> int:
     """Whole bars of `timeframe` from `start` to `end` (both bar open times)."""
     return int((end - start).total_seconds() // (market_logic.timeframe_ms(timeframe) // 1000))

@@ -172,7 +172,7 @@ def close_at_market(
 def apply_exits(session: Session, *, latest_price: PriceLookup = latest_quotes) -> list[OrderRead]:
     """Close every position an optional exit (stop-loss, take-profit, horizon) says to close."""
     settings = broker_settings(session)
-    if not (settings.exit_after_horizon or settings.take_profit_pct or settings.stop_loss_pct):
+    if not logic.exits_enabled(settings):
         return []
     account = _locked_account(session)
     held = list(_positions(session, account.id))
@@ -182,12 +182,12 @@ def apply_exits(session: Session, *, latest_price: PriceLookup = latest_quotes) 
         quote = quotes.get(Series(position.exchange, position.symbol, position.timeframe))
         if quote is None:
             continue
-        holding = _holding(position)
-        bars = logic.bars_between(position.opened_bar_dt, quote.bar_dt, position.timeframe)
-        check = logic.exit_reason(
-            holding=holding,
+        check = logic.check_exit(
+            holding=_holding(position),
+            opened_bar_dt=position.opened_bar_dt,
+            quote_bar_dt=quote.bar_dt,
             price=quote.price,
-            bars_held=bars,
+            timeframe=position.timeframe,
             horizon_steps=position.horizon_steps,
             settings=settings,
         )

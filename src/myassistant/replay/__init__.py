@@ -1,0 +1,1 @@
+"""Replay: the whole decision loop over history, walk-forward, on a separate account (SPEC §19)."""
