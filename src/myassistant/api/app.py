@@ -20,6 +20,7 @@ from myassistant.api.routes import (
     news,
     notify,
     prices,
+    report,
     risk,
     signals,
     system,
@@ -50,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     prices.router,
     watchlist.router,
     dataset.router,
+    report.router,
 )
 
 DESCRIPTION = (

@@ -11,10 +11,13 @@ from typing import Any
 
 from myassistant.jobs.runner import JobContext, parse_params
 from myassistant.ml import dataset_store, service
-from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
+from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingReport, TrainMissingRequest, TrainRequest
+from myassistant.notify import summaries
+from myassistant.notify.logic import TrainingLine
 
 
 def _train_missing(context: JobContext, *, fetch: bool) -> dict[str, Any]:
+    """Train what needs it, then tell the chat what this run did (once per run, when notifications are on)."""
     progress = context.progress
     report = service.train_missing_exclusive(
         context.database,
@@ -23,7 +26,30 @@ def _train_missing(context: JobContext, *, fetch: bool) -> dict[str, Any]:
         source=context.source,
         on_pair=lambda outcome, done, total: progress(done, total, f"{outcome.symbol}: {outcome.action}"),
     )
-    return report.model_dump(mode="json")
+    stats: dict[str, Any] = report.model_dump(mode="json")
+    if context.run_id is not None:
+        stats["telegram"] = summaries.send_training_summary(
+            context.database,
+            settings=context.settings,
+            run_id=context.run_id,
+            source=context.source,
+            lines=training_lines(report),
+        )
+    return stats
+
+
+def training_lines(report: TrainMissingReport) -> list[TrainingLine]:
+    return [
+        TrainingLine(
+            symbol=pair.symbol,
+            timeframe=pair.timeframe,
+            action=pair.action,
+            test_auc=pair.test_auc,
+            promotion=pair.promotion,
+            reason=pair.reason,
+        )
+        for pair in report.pairs
+    ]
 
 
 def train_models(context: JobContext) -> dict[str, Any]:

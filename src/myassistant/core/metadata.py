@@ -19,6 +19,7 @@ TABLE_MODULES = (
     "myassistant.signals.tables",
     "myassistant.trading.tables",
     "myassistant.notify.tables",
+    "myassistant.reports.tables",
 )
 
 

@@ -345,6 +345,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "alert_model": "🕰 <b>Stale model</b>: {pair} · run #{run}\n{reason}",
         "alert_last_error": "Last error: {error}",
         "never": "never",
+        "daily_title": "📊 <b>Daily report</b> · {day}",
+        "daily_caption": "📄 Daily report · {day}",
+        "training_title": "🧠 <b>Model training</b> · {source} · run #{run}",
+        "training_counts": "trained {trained} · skipped {skipped} · failed {failed}",
+        "training_none": "no watchlist pair to train",
+        "act_trained": "trained",
+        "act_skipped": "skipped",
+        "act_failed": "failed",
+        "auc": "AUC {auc}",
+        "promo_promoted": "promoted",
+        "promo_refused": "current model kept",
     },
     "ru": {
         "buy": "ПОКУПКА",
@@ -429,6 +440,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "alert_model": "🕰 <b>Модель устарела</b>: {pair} · запуск #{run}\n{reason}",
         "alert_last_error": "Последняя ошибка: {error}",
         "never": "никогда",
+        "daily_title": "📊 <b>Дневной отчёт</b> · {day}",
+        "daily_caption": "📄 Дневной отчёт · {day}",
+        "training_title": "🧠 <b>Обучение моделей</b> · {source} · запуск #{run}",
+        "training_counts": "обучено {trained} · пропущено {skipped} · с ошибкой {failed}",
+        "training_none": "в списке наблюдения нет пар для обучения",
+        "act_trained": "обучена",
+        "act_skipped": "пропущена",
+        "act_failed": "ошибка",
+        "auc": "AUC {auc}",
+        "promo_promoted": "продвинута",
+        "promo_refused": "оставлена текущая модель",
     },
 }
 
@@ -1002,3 +1024,65 @@ def render_alert(incident: Incident, lang: Lang) -> str:
     if incident.error:
         lines.append(t(lang, "alert_last_error", error=esc(incident.error, 500)))
     return fit_message(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries: the daily report and each training run, one message each when notifications are on
+
+
+def should_send_summary(config: NotifyConfig) -> Decision:
+    if not config.enabled:
+        return Decision(False, "notifications are disabled")
+    if not config.token or config.chat_id is None:
+        return Decision(False, "no bot token or chat_id configured")
+    return Decision(True, "notifications are on")
+
+
+def render_daily_report(day: date, summary: Sequence[str], lang: Lang) -> str:
+    """The daily report's message: its title and the report's own summary lines (plain text)."""
+    return fit_message([t(lang, "daily_title", day=day.isoformat()), *(esc(line, 300) for line in summary)])
+
+
+def render_report_caption(day: date, lang: Lang) -> str:
+    return t(lang, "daily_caption", day=day.isoformat())
+
+
+@dataclass(frozen=True)
+class TrainingLine:
+    """What one training run did for one pair."""
+
+    symbol: str
+    timeframe: str
+    action: str  # trained | skipped | failed
+    test_auc: float | None = None
+    promotion: str | None = None  # promoted | refused
+    reason: str = ""
+
+
+_TRAINING_ICONS = {"trained": "✅", "skipped": "▫️", "failed": "❌"}
+
+
+def render_training_summary(lines: Sequence[TrainingLine], lang: Lang, *, run_id: int, source: str) -> str:
+    """One message per training run: counts, then each pair with its test AUC and promotion decision."""
+    counts = {action: sum(line.action == action for line in lines) for action in _TRAINING_ICONS}
+    header = [
+        t(lang, "training_title", source=esc(source, 16), run=run_id),
+        t(lang, "training_counts", **counts) if lines else t(lang, "training_none"),
+    ]
+    rank = {"failed": 0, "trained": 1, "skipped": 2}
+    rows = [_training_row(line, lang) for line in sorted(lines, key=lambda line: rank.get(line.action, 3))]
+    return fit_rows(header, rows, lang)
+
+
+def _training_row(line: TrainingLine, lang: Lang) -> str:
+    parts = [
+        f"{_TRAINING_ICONS.get(line.action, '•')} <b>{esc(line.symbol, 40)}</b> {esc(line.timeframe, 8)}"
+    ]
+    parts.append(t(lang, f"act_{line.action}") if line.action in _TRAINING_ICONS else esc(line.action, 16))
+    if line.test_auc is not None:
+        parts.append(t(lang, "auc", auc=f"{line.test_auc:.3f}"))
+    if line.promotion in ("promoted", "refused"):
+        parts.append(t(lang, f"promo_{line.promotion}"))
+    if line.action == "failed" and line.reason:
+        parts.append(esc(line.reason, 200))
+    return " · ".join(parts)
