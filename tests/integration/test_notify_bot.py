@@ -190,7 +190,9 @@ def test_report_sends_the_newest_report_file_in_the_chats_language(
     assert sent.mime_type == "text/html"
     path = notify_settings.artifacts_dir / "reports" / "daily_2026-01-14_en.html"
     assert sent.content == path.read_bytes()
-    assert sent.plain_caption.startswith("Latest report: daily_2026-01-14_en.html\nbuilt 2026-01-15 12:00 UTC")
+    assert sent.plain_caption.startswith(
+        "Latest report: daily_2026-01-14_en.html\nbuilt 2026-01-15 12:00 UTC"
+    )
 
     configure(lang="ru")
     telegram_peer.state.inject_message(telegram_peer.chat_id, "/report")
@@ -198,7 +200,9 @@ def test_report_sends_the_newest_report_file_in_the_chats_language(
     assert telegram_peer.state.documents(telegram_peer.chat_id)[-1].file_name == "daily_2026-01-14_ru.html"
 
 
-def test_report_whose_file_is_gone_names_it_instead(make_bot, telegram_peer, notify_settings, database) -> None:
+def test_report_whose_file_is_gone_names_it_instead(
+    make_bot, telegram_peer, notify_settings, database
+) -> None:
     built = reports.build(database, settings=notify_settings, day=date(2026, 1, 14), lang="en")
     built.path.unlink()
     [reply] = ask(make_bot(), telegram_peer, "/report")

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-WIDTH_IN, HEIGHT_IN = 7.2, 2.6
+# Sized near the width they are shown at (at 72 dpi: 10 in is 720 px for a ~1000 px column), so the
+# text reads at about the page's size.
+WIDE_IN, HALF_IN, HEIGHT_IN = 10.0, 6.4, 2.8
 INK, MUTED, GRID = "#1f2937", "#6b7280", "#e5e7eb"
 BLUE, GREEN, RED, BAR = "#2563eb", "#15803d", "#b91c1c", "#cbd5e1"
 MAX_LABEL = 36
@@ -47,10 +49,10 @@ def _style() -> AbstractContextManager[Any]:
     )
 
 
-def _figure(height_in: float = HEIGHT_IN) -> tuple[Figure, Axes]:
+def _figure(width_in: float = WIDE_IN, height_in: float = HEIGHT_IN) -> tuple[Figure, Axes]:
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(WIDTH_IN, height_in), dpi=72, layout="constrained")
+    figure = Figure(figsize=(width_in, height_in), dpi=72, layout="constrained")
     axes = figure.add_subplot()
     axes.grid(True, axis="y", color=GRID, linewidth=0.6)
     axes.set_axisbelow(True)
@@ -83,10 +85,13 @@ def _hours(moments: Sequence[datetime]) -> list[str]:
 
 def sentiment_chart(hours: Sequence[datetime], articles: Sequence[int], means: Sequence[float | None]) -> str:
     """Articles per hour (bars) and their mean sentiment (line, right axis, -1 to 1)."""
+    from matplotlib.ticker import MaxNLocator
+
     with _style():
         figure, axes = _figure()
         positions = list(range(len(hours)))
         axes.bar(positions, articles, color=BAR, width=0.8)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel("articles")
         axes.set_xticks(positions[::2], _hours(hours)[::2])
         axes.set_xlabel("UTC")
@@ -107,9 +112,12 @@ def sentiment_chart(hours: Sequence[datetime], articles: Sequence[int], means: S
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str) -> str:
-    """Horizontal bars, the first label on top."""
+    """Horizontal bars, the first label on top (half the page wide: two sit side by side)."""
+    from matplotlib.ticker import MaxNLocator
+
     with _style():
-        figure, axes = _figure(height_in=max(1.4, 0.28 * len(labels) + 0.6))
+        figure, axes = _figure(HALF_IN, max(1.4, 0.3 * len(labels) + 0.7))
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         positions = list(range(len(labels)))[::-1]
         axes.barh(positions, values, color=BLUE, height=0.7)
         axes.set_yticks(positions, [_label(label) for label in labels])

@@ -233,15 +233,15 @@ def veto_outcome(vetoes: pd.DataFrame, *, since: datetime, until: datetime) -> V
     exploded = vetoes[["filters", "forward_return"]].explode("filters").dropna(subset=["filters"])
     if not exploded.empty:
         grouped = exploded.groupby("filters")["forward_return"]
-        rows = pd.DataFrame({"vetoed": grouped.size(), "known": grouped.count(), "mean": grouped.mean()})
+        rows = pd.DataFrame({"vetoed": grouped.size(), "known": grouped.count(), "average": grouped.mean()})
         outcome.by_filter = [
             VetoFilter(
-                filter=str(name),
+                filter=str(row.Index),
                 vetoed=int(row.vetoed),
                 with_return=int(row.known),
-                mean_return=None if pd.isna(row.mean) else float(row.mean),
+                mean_return=None if pd.isna(row.average) else float(row.average),
             )
-            for name, row in rows.sort_values(["vetoed"], ascending=False, kind="stable").iterrows()
+            for row in rows.sort_values(["vetoed"], ascending=False, kind="stable").itertuples()
         ]
     return outcome
 
@@ -289,11 +289,18 @@ def _as_of(
     return np.where(index >= 0, values[np.clip(index, 0, None)], before).astype(np.float64)
 
 
+def _nanoseconds(index: pd.Index) -> npt.NDArray[np.int64]:
+    """Epoch nanoseconds of a datetime index, whatever its unit (pandas infers µs from datetimes)."""
+    return np.asarray(pd.DatetimeIndex(index).as_unit("ns").asi8, dtype=np.int64)
+
+
 def ledger_frame(ledger: Sequence[LedgerEntry]) -> pd.DataFrame:
     """The ledger in time order as columns: at (ns), series, signed quantity, market price, cash delta."""
     return pd.DataFrame(
         {
-            "at": pd.DatetimeIndex([entry.at for entry in ledger]).asi8 if ledger else np.empty(0, np.int64),
+            "at": _nanoseconds(pd.DatetimeIndex([entry.at for entry in ledger]))
+            if ledger
+            else np.empty(0, np.int64),
             "series": [entry.series for entry in ledger],
             "qty": [float(e.fill.qty) if e.fill.side == "buy" else -float(e.fill.qty) for e in ledger],
             "price": [float(entry.fill.price) for entry in ledger],
@@ -311,7 +318,7 @@ def equity_curve(
     """The account's equity at each grid time: the cash after the orders so far plus each holding
     marked at its latest close (`closes`: close prices indexed by the time the bar closed; a series
     without a close yet is marked at its last fill)."""
-    grid_ns = grid.asi8
+    grid_ns = _nanoseconds(grid)
     orders = ledger_frame(ledger)
     if orders.empty:
         return np.full(len(grid_ns), initial_cash, dtype=np.float64)
@@ -319,9 +326,11 @@ def equity_curve(
     equity = _as_of(times, initial_cash + orders["cash"].cumsum().to_numpy(), grid_ns, initial_cash)
     for key, group in orders.groupby("series", sort=False):
         held = _as_of(group["at"].to_numpy(np.int64), group["qty"].cumsum().to_numpy(), grid_ns, 0.0)
-        fills = pd.Series(group["price"].to_numpy(), index=pd.DatetimeIndex(group["at"], tz=UTC))
+        fills = pd.Series(
+            group["price"].to_numpy(), index=pd.to_datetime(group["at"].to_numpy(), unit="ns", utc=True)
+        )
         marks = pd.concat([fills, closes.get(key, pd.Series(dtype=np.float64))]).sort_index(kind="stable")
-        price = _as_of(marks.index.asi8, marks.to_numpy(np.float64), grid_ns, math.nan)
+        price = _as_of(_nanoseconds(marks.index), marks.to_numpy(np.float64), grid_ns, math.nan)
         equity += np.where(held != 0, held * np.nan_to_num(price), 0.0)
     return equity
 
@@ -459,18 +468,18 @@ def job_counts(runs: pd.DataFrame) -> list[JobCount]:
             "runs": grouped.size(),
             "ok": grouped["ok"].sum(),
             "failed": grouped["failed"].sum(),
-            "mean": grouped["duration_s"].mean(),
+            "average": grouped["duration_s"].mean(),
         }
     )
     return [
         JobCount(
-            job=str(job),
+            job=str(row.Index),
             runs=int(row.runs),
             ok=int(row.ok),
             failed=int(row.failed),
-            mean_duration_s=None if pd.isna(row.mean) else round(float(row.mean), 3),
+            mean_duration_s=None if pd.isna(row.average) else round(float(row.average), 3),
         )
-        for job, row in table.iterrows()
+        for row in table.itertuples()
     ]
 
 
