@@ -85,3 +85,20 @@ def test_build_report_runs_through_automation_with_its_params(client: TestClient
     assert refused.status_code == 422 and "date" in refused.json()["detail"]
     status = {job["name"]: job for job in client.get("/automation/status").json()["jobs"]}
     assert status["build_report"]["schedule"] == "cron(hour=0, minute=50)"
+
+
+def test_a_build_that_cannot_write_its_file_is_a_recorded_failure(
+    make_settings, database, tmp_path, frozen_clock
+) -> None:
+    from myassistant.api.app import create_app
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the artifacts folder should be", encoding="utf-8")
+    with TestClient(create_app(make_settings(artifacts_dir=blocked), database=database)) as client:
+        response = client.post("/report/daily")
+        assert response.status_code == 500
+        body = response.json()
+        assert body["detail"].startswith("the report build failed: ") and body["run_id"] >= 1
+        [run] = client.get("/automation/runs", params={"job": "build_report"}).json()
+        assert (run["id"], run["status"]) == (body["run_id"], "error")
+        assert client.get("/reports").json() == []

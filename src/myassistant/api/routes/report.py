@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from myassistant.api.deps import DatabaseDep, SessionDep, SettingsDep
 from myassistant.core.errors import DomainError
+from myassistant.core.logging import REDACTOR
 from myassistant.jobs import service as jobs
 from myassistant.reports import service
 from myassistant.reports.schemas import Lang, ReportDay, ReportRead, ReportRequest
@@ -33,6 +34,7 @@ class ReportBuildFailed(DomainError):
     response_model=ReportRead,
     responses={
         409: {"description": "a report is being built right now"},
+        500: {"description": "the build failed (the job run records why; `run_id` names it)"},
         422: {"description": "a malformed or future date, or an unknown language"},
     },
 )
@@ -54,7 +56,8 @@ def build_daily(
         params=body.model_dump(mode="json", exclude_none=True) if body else {},
     )
     if outcome.status != "ok":
-        raise ReportBuildFailed(f"the report build failed: {outcome.error}", run_id=outcome.run_id)
+        error = REDACTOR.redact(outcome.error or "unknown error")
+        raise ReportBuildFailed(f"the report build failed: {error}", run_id=outcome.run_id)
     return ReportRead.model_validate(outcome.stats)
 
 
