@@ -99,3 +99,9 @@ def test_a_manual_run_while_the_job_runs_is_409(app_with_jobs: TestClient) -> No
         assert time.monotonic() < deadline
         time.sleep(0.02)
     assert app_with_jobs.post("/automation/run", json={"job": "slow_job"}).json()["status"] == "ok"
+
+
+def test_runs_filtered_by_a_job_name_with_a_nul_byte_are_422(client) -> None:
+    # PostgreSQL text cannot hold NUL: the filter is refused before it reaches the database.
+    assert client.get("/automation/runs", params={"job": "fetch\x00news"}).status_code == 422
+    assert client.get("/automation/runs", params={"job": "fetch_news"}).status_code == 200
