@@ -319,7 +319,8 @@ def equity_curve(
     marked at its latest close (`closes`: close prices indexed by the time the bar closed; a series
     without a close yet is marked at its last fill)."""
     grid_ns = _nanoseconds(grid)
-    orders = ledger_frame(ledger)
+    # In time order for the as-of lookups (the ledger's id order, should two orders share a moment).
+    orders = ledger_frame(ledger).sort_values("at", kind="stable")
     if orders.empty:
         return np.full(len(grid_ns), initial_cash, dtype=np.float64)
     times = orders["at"].to_numpy(np.int64)
