@@ -103,7 +103,7 @@ def run_pipeline(
     train_bars: int | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoSummary:
-    """News → analysis → watchlist → prices → models → signals → notifications → paper trades."""
+    """News → analysis → watchlist → prices → models → signals → notifications → paper trades → report."""
     configure(database, settings, peers, train_bars=train_bars)
     summary = DemoSummary()
     locks = JobLocks(database, settings)
@@ -113,6 +113,8 @@ def run_pipeline(
         ("job", "analyze_news", {}),
         ("action", "train_missing", {}),
         ("job", "make_signals", {}),
+        # The demo's data is today's: its report covers today so far (the scheduler's covers yesterday).
+        ("job", "build_report", {"date": clock.now().date().isoformat()}),
     )
     for kind, name, params in steps:
         if on_step:
@@ -177,8 +179,8 @@ def summary_lines(summary: DemoSummary, settings: Settings) -> list[str]:
         f"paper account: equity {equity.get('equity', 0):,.2f} {equity.get('quote', '')}, "
         f"{equity.get('open_positions', 0)} open positions, cash {equity.get('cash', 0):,.2f}",
         f"telegram: {summary.telegram_messages} messages delivered to the demo chat {DEMO_CHAT_ID}",
-        f"look next: {base}/docs  {base}/signals/recent  {base}/trade/equity  {base}/model/health  "
-        f"{base}/automation/status",
+        f"look next: {base}/report/latest  {base}/docs  {base}/signals/recent  {base}/trade/equity  "
+        f"{base}/model/health  {base}/automation/status",
         f"database: {settings.database_url}   artifacts: {settings.artifacts_dir}",
     ]
     return lines

@@ -117,3 +117,9 @@ def test_signal_once_is_locked_per_pair_not_per_action(client, database, setting
     assert (
         other.json()["job"] == "signal_once" and other.json()["stats"]["lock_key"] == "bybit:ETH/USDT:15m:12"
     )
+
+
+def test_runs_filtered_by_a_job_name_with_a_nul_byte_are_422(client) -> None:
+    # PostgreSQL text cannot hold NUL: the filter is refused before it reaches the database.
+    assert client.get("/automation/runs", params={"job": "fetch\x00news"}).status_code == 422
+    assert client.get("/automation/runs", params={"job": "fetch_news"}).status_code == 200

@@ -30,16 +30,22 @@ def test_demo_runs_every_step_against_the_peers(make_settings, database_url, tmp
         "analyze_news",
         "train_missing",
         "make_signals",
+        "build_report",
     ]
     assert all(step.status == "ok" for step in summary.steps), [s.error for s in summary.steps]
     assert len(summary.watchlist) == 2
     assert summary.steps[1].stats["new"] > 0 and summary.steps[2].stats["analyzed"] > 0
     assert summary.steps[3].stats["trained"] == 2
     assert summary.signals["events"] == 2
-    assert summary.telegram_messages == 2  # the demo profile notifies every signal
+    # The demo profile notifies every signal; the training run sends its summary.
+    assert summary.telegram_messages == 3
     assert summary.equity["equity"] > 0
+    report = summary.steps[5].stats
+    assert report["path"] == f"reports/daily_{report['date']}_en.html"
+    assert (settings.artifacts_dir / report["path"]).exists()
     lines = demo.summary_lines(summary, settings)
-    assert any("telegram: 2 messages" in line for line in lines)
+    assert any("telegram: 3 messages" in line for line in lines)
+    assert any("/report/latest" in line for line in lines)
 
 
 def test_demo_keeps_its_own_database_unless_told_otherwise(make_settings) -> None:
@@ -62,6 +68,8 @@ def test_demo_command_runs_the_pipeline_then_serves(tmp_path) -> None:
         events = httpx.get(f"http://127.0.0.1:{port}/signals/recent").json()
         assert len(events) == 1
         assert (tmp_path / "data" / "demo.db").exists()
+        report = httpx.get(f"http://127.0.0.1:{port}/report/latest")
+        assert report.status_code == 200 and "Daily report" in report.text
     output = demo_process.output
-    assert "telegram: 1 messages delivered" in output
-    assert "make_signals   ok" in output
+    assert "telegram: 2 messages delivered" in output  # the signal and the training summary
+    assert "make_signals   ok" in output and "build_report   ok" in output

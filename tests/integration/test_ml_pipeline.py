@@ -216,7 +216,7 @@ def test_train_missing_progress_counts_only_the_pairs_it_works_on(api, database,
     context = JobContext(
         database, peer_settings, "cli", params={"fetch": False}, progress=lambda *call: calls.append(call)
     )
-    report = ml_jobs.train_missing(context)
+    report = ml_jobs.train_missing(context).result
     assert [p.symbol for p in report.pairs] == ["BTC/USDT"]
     assert calls == [(1, 1, "BTC/USDT: failed")]
 

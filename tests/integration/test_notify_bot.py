@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -23,6 +23,7 @@ from myassistant.cli import app as cli_app
 from myassistant.core import configdocs
 from myassistant.jobs.tables import JobRun
 from myassistant.notify.telegram import client_for
+from myassistant.reports import service as reports
 from tests.fixtures.telegram_peer import FAST_RETRY, set_notify_config
 
 STRANGER = 31337
@@ -172,15 +173,41 @@ def test_a_command_without_a_provider_says_so_honestly(make_bot, telegram_peer, 
     assert reply.endswith(": not available in this build yet.")
 
 
-def test_report_names_the_newest_daily_report(make_bot, telegram_peer, notify_settings) -> None:
+def test_report_sends_the_newest_report_file_in_the_chats_language(
+    make_bot, telegram_peer, notify_settings, database, configure, frozen_clock
+) -> None:
     bot = make_bot()
     assert ask(bot, telegram_peer, "/report") == ["No report yet."]
-    folder = notify_settings.artifacts_dir / "reports"
-    folder.mkdir(parents=True)
-    for day in ("2026-01-13", "2026-01-14"):
-        (folder / f"daily_{day}.html").write_text("<html></html>", encoding="utf-8")
-    [reply] = ask(bot, telegram_peer, "/report")
-    assert reply.startswith("Latest report: daily_2026-01-14.html")
+    assert telegram_peer.state.documents() == []
+    for day, lang in ((date(2026, 1, 13), "en"), (date(2026, 1, 14), "en"), (date(2026, 1, 14), "ru")):
+        reports.build(database, settings=notify_settings, day=day, lang=lang)
+
+    bot.poll_once()
+    telegram_peer.state.inject_message(telegram_peer.chat_id, "/report")
+    bot.poll_once()
+    [sent] = telegram_peer.state.documents(telegram_peer.chat_id)
+    assert sent.file_name == "daily_2026-01-14_en.html"
+    assert sent.mime_type == "text/html"
+    path = notify_settings.artifacts_dir / "reports" / "daily_2026-01-14_en.html"
+    assert sent.content == path.read_bytes()
+    assert sent.plain_caption.startswith(
+        "Latest report: daily_2026-01-14_en.html\nbuilt 2026-01-15 12:00 UTC"
+    )
+
+    configure(lang="ru")
+    telegram_peer.state.inject_message(telegram_peer.chat_id, "/report")
+    bot.poll_once()
+    assert telegram_peer.state.documents(telegram_peer.chat_id)[-1].file_name == "daily_2026-01-14_ru.html"
+
+
+def test_report_whose_file_is_gone_names_it_instead(
+    make_bot, telegram_peer, notify_settings, database
+) -> None:
+    built = reports.build(database, settings=notify_settings, day=date(2026, 1, 14), lang="en")
+    built.path.unlink()
+    [reply] = ask(make_bot(), telegram_peer, "/report")
+    assert reply.startswith("Latest report: daily_2026-01-14_en.html")
+    assert telegram_peer.state.documents() == []
 
 
 def test_bad_arguments_unknown_commands_and_other_bots_commands(make_bot, telegram_peer) -> None:

@@ -80,6 +80,7 @@ def test_train_models_and_train_missing_train_only_what_the_policy_says(api: Tes
         "fetch_prices",
         "make_signals",
         "train_models",
+        "build_report",
         "check_alerts",
     ]
 

@@ -171,3 +171,36 @@ def test_deliver_gives_the_rate_limit_to_its_caller(telegram_peer) -> None:
     with telegram_peer.client() as client:
         delivery = deliver(client, chat_id=telegram_peer.chat_id, text="hi")
     assert delivery.outcome == "rate_limited" and delivery.retry_after == 99
+
+
+def test_send_document_uploads_the_file_with_its_caption(telegram_peer) -> None:
+    from myassistant.notify.telegram import Document
+
+    document = Document("daily_2026-01-14_en.html", "<html>é</html>".encode(), "text/html")
+    with telegram_peer.client() as client:
+        message = client.send_document(telegram_peer.chat_id, document, caption="<b>Daily report</b>")
+    assert message["document"]["file_name"] == document.file_name and message["caption"] == "Daily report"
+    [sent] = telegram_peer.state.documents(telegram_peer.chat_id)
+    assert sent.content == document.content and sent.parse_mode == "HTML"
+    assert "bytes" in repr(document) and "é" not in repr(document)
+
+
+def test_a_document_upload_retries_server_errors_and_maps_refusals(telegram_peer) -> None:
+    from myassistant.notify.telegram import Document, TelegramBadRequest
+
+    document = Document("a.html", b"<html></html>", "text/html")
+    telegram_peer.state.fail_next("sendDocument", 502)
+    attempts: list[Attempt] = []
+    with telegram_peer.client(on_attempt=attempts.append) as client:
+        client.send_document(telegram_peer.chat_id, document)
+        with pytest.raises(TelegramChatNotFound):
+            client.send_document(-100999, document)
+        with pytest.raises(TelegramBadRequest):
+            client.send_document(telegram_peer.chat_id, Document("empty.html", b""))
+    assert [(a.method, a.outcome) for a in attempts] == [
+        ("sendDocument", "server_error"),
+        ("sendDocument", "ok"),
+        ("sendDocument", "chat_not_found"),
+        ("sendDocument", "bad_request"),
+    ]
+    assert len(telegram_peer.state.documents()) == 1

@@ -191,3 +191,42 @@ def test_the_control_surface_injects_messages_and_faults(telegram_peer) -> None:
     snapshot = httpx.get(f"{base}/_peer/state").json()
     assert snapshot["pending_updates"][0]["update_id"] == injected["update_id"]
     assert httpx.post(f"{base}/_peer/nonsense", json={}).status_code == 404
+
+
+def test_send_document_takes_a_multipart_upload_and_keeps_the_file(telegram_peer) -> None:
+    content = b"<!DOCTYPE html><p>report</p>"
+    response = httpx.post(
+        url(telegram_peer, "sendDocument"),
+        data={"chat_id": str(telegram_peer.chat_id), "caption": "<b>Daily</b> report", "parse_mode": "HTML"},
+        files={"document": ("daily.html", content, "text/html")},
+    )
+    result = response.json()["result"]
+    assert result["document"]["file_name"] == "daily.html" and result["document"]["file_size"] == len(content)
+    assert result["caption"] == "Daily report"
+    [sent] = telegram_peer.state.documents(telegram_peer.chat_id)
+    assert (sent.file_name, sent.mime_type, sent.content) == ("daily.html", "text/html", content)
+    assert (sent.caption, sent.plain_caption) == ("<b>Daily</b> report", "Daily report")
+    assert telegram_peer.state.messages() == []
+    [listed] = httpx.get(f"{telegram_peer.url}/_peer/state").json()["documents"]
+    assert listed["size"] == len(content) and listed["file_name"] == "daily.html"
+
+
+def test_send_document_refuses_what_telegram_refuses(telegram_peer) -> None:
+    chat = {"chat_id": str(telegram_peer.chat_id)}
+    no_file = httpx.post(url(telegram_peer, "sendDocument"), data=chat)
+    assert no_file.status_code == 400 and "no document" in no_file.json()["description"]
+    empty = httpx.post(url(telegram_peer, "sendDocument"), data=chat, files={"document": ("a.html", b"")})
+    assert empty.status_code == 400 and "non-empty" in empty.json()["description"]
+    long_caption = httpx.post(
+        url(telegram_peer, "sendDocument"),
+        data=chat | {"caption": "x" * 1025},
+        files={"document": ("a.html", b"x")},
+    )
+    assert long_caption.status_code == 400 and "caption is too long" in long_caption.json()["description"]
+    bad_markup = httpx.post(
+        url(telegram_peer, "sendDocument"),
+        data=chat | {"caption": "<script>", "parse_mode": "HTML"},
+        files={"document": ("a.html", b"x")},
+    )
+    assert bad_markup.status_code == 400 and "can't parse entities" in bad_markup.json()["description"]
+    assert telegram_peer.state.documents() == []

@@ -23,6 +23,7 @@ def test_each_job_fires_at_its_documented_time() -> None:
         "fetch_prices": datetime(2026, 1, 15, 12, 0, 20, tzinfo=UTC),  # 20 s after the 15-minute close
         "make_signals": datetime(2026, 1, 15, 12, 0, 40, tzinfo=UTC),  # after fetch_prices
         "train_models": datetime(2026, 1, 16, 2, 0, tzinfo=UTC),
+        "build_report": datetime(2026, 1, 16, 0, 50, tzinfo=UTC),  # the previous UTC day's report
         "check_alerts": datetime(2026, 1, 15, 12, 0, 30, tzinfo=UTC),
     }
     assert {job.trigger for job in job_table().all()} == {"cron"}

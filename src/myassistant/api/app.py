@@ -22,6 +22,7 @@ from myassistant.api.routes import (
     notify,
     prices,
     replay,
+    report,
     risk,
     signals,
     system,
@@ -53,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     prices.router,
     watchlist.router,
     dataset.router,
+    report.router,
 )
 
 DESCRIPTION = (

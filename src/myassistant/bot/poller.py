@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -44,6 +45,7 @@ from myassistant.jobs.service import SchedulerView, last_runs
 from myassistant.notify.schemas import ChatId, NotifyConfig
 from myassistant.notify.service import get_config
 from myassistant.notify.telegram import (
+    Document,
     TelegramBadToken,
     TelegramClient,
     TelegramConflict,
@@ -99,7 +101,7 @@ class BotProviders:
     signals: Callable[[Session, Settings, int], Sequence[SignalLine]] | None = None
     positions: Callable[[Session, Settings], Sequence[PositionLine]] | None = None
     equity: Callable[[Session, Settings], EquityView | None] | None = None
-    report: Callable[[Session, Settings], ReportView | None] | None = None
+    report: Callable[[Session, Settings, Lang], ReportView | None] | None = None
     watchlist: Callable[[Session, Settings], Sequence[WatchlistLine]] | None = None
     scheduler: Callable[[], SchedulerView | None] | None = None  # only inside the service
 
@@ -116,7 +118,15 @@ class BotContext:
     providers: BotProviders
 
 
-Handler = Callable[[BotContext, str], str]
+@dataclass(frozen=True)
+class Reply:
+    """A command's answer: a message, or a file with the text as its caption."""
+
+    text: str
+    document: Document | None = None
+
+
+Handler = Callable[[BotContext, str], str | Reply]
 
 
 @dataclass(frozen=True)
@@ -168,16 +178,6 @@ def _duration(stats: dict[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def latest_report_file(_session: Session, settings: Settings) -> ReportView | None:
-    """The newest `artifacts/reports/daily_*.html` (names sort by date)."""
-    files = sorted((settings.artifacts_dir / "reports").glob("daily_*.html"))
-    if not files:
-        return None
-    latest = files[-1]
-    built_at = datetime.fromtimestamp(latest.stat().st_mtime, tz=UTC)
-    return ReportView(name=latest.name, built_at=built_at, link=str(latest.resolve()))
-
-
 def default_providers() -> BotProviders:
     """Every command on the product's data: job runs, model health, signals, paper account, watchlist."""
     return BotProviders(
@@ -186,7 +186,7 @@ def default_providers() -> BotProviders:
         signals=providers.recent_signals,
         positions=providers.open_positions,
         equity=providers.paper_equity,
-        report=latest_report_file,
+        report=providers.latest_report,
         watchlist=providers.watchlist,
     )
 
@@ -225,6 +225,22 @@ def _signals(ctx: BotContext, args: str) -> str:
     return logic.render_signals(ctx.providers.signals(ctx.session, ctx.settings, count), ctx.lang)
 
 
+def _report(ctx: BotContext, _args: str) -> str | Reply:
+    """The newest daily report: its HTML file with a caption, or the honest answer that there is none."""
+    if ctx.providers.report is None:
+        return logic.render_unavailable("report", ctx.lang)
+    view = ctx.providers.report(ctx.session, ctx.settings, ctx.lang)
+    caption = logic.render_report(replace(view, link=None) if view else None, ctx.lang)
+    if view is None or view.link is None:
+        return caption
+    try:
+        content = Path(view.link).read_bytes()
+    except OSError:  # the record outlived its file: say which report it was
+        logger.warning("report file %s is missing", view.link)
+        return logic.render_report(view, ctx.lang)
+    return Reply(caption, Document(view.name, content, "text/html"))
+
+
 def _from_provider(
     what: str,
     pick: Callable[[BotProviders], Callable[[Session, Settings], T] | None],
@@ -249,7 +265,7 @@ HANDLERS: dict[str, Handler] = {
     "signals": _signals,
     "positions": _from_provider("positions", lambda p: p.positions, logic.render_positions),
     "equity": _from_provider("equity", lambda p: p.equity, logic.render_equity),
-    "report": _from_provider("report", lambda p: p.report, logic.render_report),
+    "report": _report,
     "watchlist": _from_provider("watchlist", lambda p: p.watchlist, logic.render_watchlist),
 }
 
@@ -408,13 +424,16 @@ class Bot:
             return
         assert self._client is not None
         try:
-            self._client.send_message(chat["id"], reply)
+            if isinstance(reply, Reply) and reply.document is not None:
+                self._client.send_document(chat["id"], reply.document, caption=reply.text)
+            else:
+                self._client.send_message(chat["id"], reply.text if isinstance(reply, Reply) else reply)
         except TelegramBadToken:
             raise
         except TelegramError as exc:
             logger.warning("reply to update %s failed: %s", update_id, exc.detail)
 
-    def _reply(self, text: object, config: NotifyConfig) -> str | None:
+    def _reply(self, text: object, config: NotifyConfig) -> str | Reply | None:
         command = logic.parse_command(text if isinstance(text, str) else None, self.username)
         if command is None:
             return None

@@ -6,10 +6,20 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from myassistant.bot.logic import EquityView, ModelHealthLine, PositionLine, SignalLine, WatchlistLine
+from myassistant.bot.logic import (
+    EquityView,
+    ModelHealthLine,
+    PositionLine,
+    ReportView,
+    SignalLine,
+    WatchlistLine,
+)
 from myassistant.core.config import Settings
+from myassistant.core.errors import NotFound
+from myassistant.core.i18n import Lang
 from myassistant.market import service as market
 from myassistant.ml import health as ml
+from myassistant.reports import service as reports
 from myassistant.signals import service as signals
 from myassistant.trading import service as broker
 
@@ -91,3 +101,20 @@ def model_health(session: Session, settings: Settings) -> list[ModelHealthLine]:
         )
         for health in ml.health_report(session, settings=settings)
     ]
+
+
+def latest_report(session: Session, settings: Settings, lang: Lang) -> ReportView | None:
+    """The newest day's report (`GET /report/latest`): in `lang` when there is one, else in any language."""
+    try:
+        record = reports.latest_report(session, lang=lang)
+    except NotFound:
+        try:
+            record = reports.latest_report(session)
+        except NotFound:
+            return None
+    return ReportView(
+        name=record.path.rsplit("/", 1)[-1],
+        built_at=record.created_at,
+        day=record.date,
+        link=str(reports.report_path(settings, record.path).resolve()),
+    )

@@ -14,6 +14,7 @@ from myassistant.catalog import market as market_jobs
 from myassistant.catalog import ml as ml_jobs
 from myassistant.catalog import news as news_jobs
 from myassistant.catalog import replay as replay_jobs
+from myassistant.catalog import reports as report_jobs
 from myassistant.catalog import signals as signal_jobs
 from myassistant.core.config import Settings
 from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, every
@@ -21,6 +22,7 @@ from myassistant.market.schemas import DiscoverRequest, PricesFetchRequest
 from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
 from myassistant.news.schemas import AnalyzeRequest
 from myassistant.replay.schemas import ReplayJobParams
+from myassistant.reports.schemas import ReportRequest
 from myassistant.signals.schemas import SignalOnceParams
 
 
@@ -75,6 +77,13 @@ JOBS: tuple[JobDefinition, ...] = (
         ml_jobs.train_models,
         daily(2, 0),
         "train the watchlist pairs whose model is missing, stale or weak (model policy)",
+    ),
+    define(
+        "build_report",
+        report_jobs.build_report,
+        daily(0, 50),
+        "build the previous UTC day's HTML report (params: date, lang) and send it to Telegram",
+        params=ReportRequest,
     ),
     define(
         "check_alerts",

@@ -7,7 +7,9 @@ work under different names, so they also share one cross-process training lock.
 
 from __future__ import annotations
 
-from myassistant.jobs.runner import JobContext, parse_params
+from typing import Any
+
+from myassistant.jobs.runner import Finished, JobContext, parse_params
 from myassistant.ml import dataset_store, service
 from myassistant.ml.schemas import (
     DatasetBuildRequest,
@@ -17,9 +19,13 @@ from myassistant.ml.schemas import (
     TrainRequest,
     TrainResponse,
 )
+from myassistant.notify import summaries
+from myassistant.notify.logic import TrainingLine
 
 
-def _train_missing(context: JobContext, *, fetch: bool) -> TrainMissingReport:
+def _train_missing(context: JobContext, *, fetch: bool) -> Finished:
+    """Train what needs it, then tell the chat what this run did (once per run, when notifications are
+    on); the report is POST /model/train_missing's answer."""
     progress = context.progress
     report = service.train_missing_exclusive(
         context.database,
@@ -28,15 +34,38 @@ def _train_missing(context: JobContext, *, fetch: bool) -> TrainMissingReport:
         source=context.source,
         on_pair=lambda outcome, done, total: progress(done, total, f"{outcome.symbol}: {outcome.action}"),
     )
-    return report
+    stats: dict[str, Any] = report.model_dump(mode="json")
+    if context.run_id is not None:
+        stats["telegram"] = summaries.send_training_summary(
+            context.database,
+            settings=context.settings,
+            run_id=context.run_id,
+            source=context.source,
+            lines=training_lines(report),
+        )
+    return Finished(stats, result=report)
 
 
-def train_models(context: JobContext) -> TrainMissingReport:
+def training_lines(report: TrainMissingReport) -> list[TrainingLine]:
+    return [
+        TrainingLine(
+            symbol=pair.symbol,
+            timeframe=pair.timeframe,
+            action=pair.action,
+            test_auc=pair.test_auc,
+            promotion=pair.promotion,
+            reason=pair.reason,
+        )
+        for pair in report.pairs
+    ]
+
+
+def train_models(context: JobContext) -> Finished:
     """Nightly: train the watchlist pairs whose model the policy says is missing, stale or weak."""
     return _train_missing(context, fetch=True)
 
 
-def train_missing(context: JobContext) -> TrainMissingReport:
+def train_missing(context: JobContext) -> Finished:
     """The train_missing action (and POST /model/train_missing): like train_models; params
     `{"fetch": false}` train on stored bars only."""
     return _train_missing(context, fetch=parse_params(TrainMissingRequest, context.params).fetch)

@@ -4,7 +4,30 @@ Each module adds its commands to `app` (or `peer_app`) from `cli.common`; the or
 below is the order of `--help`.
 """
 
-from myassistant.cli import demo, market, models, news, notify, peers, replay, service, signals
+from myassistant.cli import (
+    demo,
+    market,
+    models,
+    news,
+    notify,
+    peers,
+    replay,
+    reports,
+    service,
+    signals,
+)
 from myassistant.cli.common import app
 
-__all__ = ["app", "demo", "market", "models", "news", "notify", "peers", "replay", "service", "signals"]
+__all__ = [
+    "app",
+    "demo",
+    "market",
+    "models",
+    "news",
+    "notify",
+    "peers",
+    "replay",
+    "reports",
+    "service",
+    "signals",
+]

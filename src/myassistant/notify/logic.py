@@ -4,9 +4,9 @@ is retried, and the message itself in the reader's language. Pure (no DB, no HTT
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from myassistant.core.i18n import Lang, TextCatalog
@@ -15,6 +15,7 @@ from myassistant.notify.schemas import NotifyConfig
 from myassistant.notify.text import (
     esc,
     fit_message,
+    fit_rows,
     format_duration,
     format_metric,
     format_percent,
@@ -275,6 +276,17 @@ MESSAGE_TEXTS = TextCatalog(
                 "✅ <b>myassistant</b>: test message. Telegram notifications reach this chat.\n"
                 "Sent {now} UTC."
             ),
+            "daily_title": "📊 <b>Daily report</b> · {day}",
+            "daily_caption": "📄 Daily report · {day}",
+            "training_title": "🧠 <b>Model training</b> · {source} · run #{run}",
+            "training_counts": "trained {trained} · skipped {skipped} · failed {failed}",
+            "training_none": "no watchlist pair to train",
+            "act_trained": "trained",
+            "act_skipped": "skipped",
+            "act_failed": "failed",
+            "auc": "AUC {auc}",
+            "promo_promoted": "promoted",
+            "promo_refused": "current model kept",
         },
         "ru": {
             "buy": "ПОКУПКА",
@@ -298,6 +310,17 @@ MESSAGE_TEXTS = TextCatalog(
                 "✅ <b>myassistant</b>: тестовое сообщение. Уведомления Telegram приходят в этот чат.\n"
                 "Отправлено {now} UTC."
             ),
+            "daily_title": "📊 <b>Дневной отчёт</b> · {day}",
+            "daily_caption": "📄 Дневной отчёт · {day}",
+            "training_title": "🧠 <b>Обучение моделей</b> · {source} · запуск #{run}",
+            "training_counts": "обучено {trained} · пропущено {skipped} · с ошибкой {failed}",
+            "training_none": "в списке наблюдения нет пар для обучения",
+            "act_trained": "обучена",
+            "act_skipped": "пропущена",
+            "act_failed": "ошибка",
+            "auc": "AUC {auc}",
+            "promo_promoted": "продвинута",
+            "promo_refused": "оставлена текущая модель",
         },
     }
 )
@@ -388,3 +411,65 @@ def _reason_line(reason: RiskNote, lang: Lang) -> str:
 
 def render_test_message(lang: Lang, now: datetime) -> str:
     return t(lang, "test", now=format_utc(now))
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries: the daily report and each training run, one message each when notifications are on
+
+
+def should_send_summary(config: NotifyConfig) -> Decision:
+    if not config.enabled:
+        return Decision(False, "notifications are disabled")
+    if not config.token or config.chat_id is None:
+        return Decision(False, "no bot token or chat_id configured")
+    return Decision(True, "notifications are on")
+
+
+def render_daily_report(day: date, summary: Sequence[str], lang: Lang) -> str:
+    """The daily report's message: its title and the report's own summary lines (plain text)."""
+    return fit_message([t(lang, "daily_title", day=day.isoformat()), *(esc(line, 300) for line in summary)])
+
+
+def render_report_caption(day: date, lang: Lang) -> str:
+    return t(lang, "daily_caption", day=day.isoformat())
+
+
+@dataclass(frozen=True)
+class TrainingLine:
+    """What one training run did for one pair."""
+
+    symbol: str
+    timeframe: str
+    action: str  # trained | skipped | failed
+    test_auc: float | None = None
+    promotion: str | None = None  # promoted | refused
+    reason: str = ""
+
+
+_TRAINING_ICONS = {"trained": "✅", "skipped": "▫️", "failed": "❌"}
+
+
+def render_training_summary(lines: Sequence[TrainingLine], lang: Lang, *, run_id: int, source: str) -> str:
+    """One message per training run: counts, then each pair with its test AUC and promotion decision."""
+    counts = {action: sum(line.action == action for line in lines) for action in _TRAINING_ICONS}
+    header = [
+        t(lang, "training_title", source=esc(source, 16), run=run_id),
+        t(lang, "training_counts", **counts) if lines else t(lang, "training_none"),
+    ]
+    rank = {"failed": 0, "trained": 1, "skipped": 2}
+    rows = [_training_row(line, lang) for line in sorted(lines, key=lambda line: rank.get(line.action, 3))]
+    return fit_rows(header, rows, lang)
+
+
+def _training_row(line: TrainingLine, lang: Lang) -> str:
+    parts = [
+        f"{_TRAINING_ICONS.get(line.action, '•')} <b>{esc(line.symbol, 40)}</b> {esc(line.timeframe, 8)}"
+    ]
+    parts.append(t(lang, f"act_{line.action}") if line.action in _TRAINING_ICONS else esc(line.action, 16))
+    if line.test_auc is not None:
+        parts.append(t(lang, "auc", auc=f"{line.test_auc:.3f}"))
+    if line.promotion in ("promoted", "refused"):
+        parts.append(t(lang, f"promo_{line.promotion}"))
+    if line.action == "failed" and line.reason:
+        parts.append(esc(line.reason, 200))
+    return " · ".join(parts)

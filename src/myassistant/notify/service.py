@@ -40,6 +40,7 @@ from myassistant.notify.schemas import (
 from myassistant.notify.tables import Notification, NotificationAttempt
 from myassistant.notify.telegram import (
     Attempt,
+    Document,
     TelegramClient,
     TelegramError,
     TelegramUnavailable,
@@ -114,8 +115,11 @@ class Delivery:
         return self.error.retry_after if self.error else None
 
 
-def deliver(client: TelegramClient, *, chat_id: ChatId, text: str) -> Delivery:
-    """Send `text` with the client's retries; never raises for Telegram's answers, records each attempt."""
+def deliver(
+    client: TelegramClient, *, chat_id: ChatId, text: str, document: Document | None = None
+) -> Delivery:
+    """Send `text` (or `document` with `text` as its caption) with the client's retries; never raises
+    for Telegram's answers, records each attempt."""
     attempts: list[Attempt] = []
     previous = client.on_attempt
 
@@ -126,7 +130,10 @@ def deliver(client: TelegramClient, *, chat_id: ChatId, text: str) -> Delivery:
 
     client.on_attempt = record
     try:
-        message = client.send_message(chat_id, text)
+        if document is None:
+            message = client.send_message(chat_id, text)
+        else:
+            message = client.send_document(chat_id, document, caption=text)
     except TelegramError as exc:
         return Delivery(False, exc.outcome, exc.detail, None, tuple(attempts), exc)
     finally:
@@ -200,13 +207,15 @@ DELIVERY_CLIENTS = DeliveryClients()
 
 @dataclass(frozen=True)
 class Message:
-    """One reservation-backed message: its dedupe key, what it is about and its text."""
+    """One reservation-backed message: its dedupe key, what it is about and its text; with a
+    `document`, the file is sent (sendDocument) and the text is its caption."""
 
     key: str
-    kind: str  # signal | alert
+    kind: str  # signal | alert | report | training
     source: str
     text: str
     signal_event_id: int | None = None
+    document: Document | None = None
 
 
 def signal_key(event_id: int) -> str:
@@ -275,7 +284,7 @@ def send_once(
         )
     with DELIVERY_CLIENTS.factory(settings, config.token) as client:
         client.on_attempt = lambda attempt: _record_attempt(unit, notification_id, attempt)
-        delivery = deliver(client, chat_id=config.chat_id, text=message.text)
+        delivery = deliver(client, chat_id=config.chat_id, text=message.text, document=message.document)
     return _finish(unit, notification_id, delivery, config)
 
 

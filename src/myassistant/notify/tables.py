@@ -23,8 +23,9 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # signal | alert
-    # "signal:<event id>" or the alert's incident key; alerts have no signal event.
+    kind: Mapped[str] = mapped_column(String(16))  # signal | alert | report | training
+    # "signal:<event id>", an alert's incident key, "report:<day>" / "report-file:<day>" (the daily
+    # report's summary and its file) or "training:<job run id>"; only signals have a signal event.
     dedupe_key: Mapped[str] = mapped_column(String(200))
     signal_event_id: Mapped[int | None] = mapped_column(ForeignKey("signal_events.id", ondelete="CASCADE"))
     chat_id: Mapped[str] = mapped_column(String(64))  # an integer id or @channelname, as text
@@ -40,7 +41,7 @@ class Notification(Base):
 
 
 class NotificationAttempt(Base):
-    """One sendMessage exchange with Telegram, written as it happens."""
+    """One sendMessage (or sendDocument) exchange with Telegram, written as it happens."""
 
     __tablename__ = "notification_attempts"
     __table_args__ = (UniqueConstraint("notification_id", "number"),)

@@ -1,4 +1,4 @@
-"""Telegram Bot API client: four methods, retries that honour `retry_after`, errors we can act on.
+"""Telegram Bot API client: a few methods, retries that honour `retry_after`, errors we can act on.
 
 The bot token is part of every URL, so it is registered with the log redactor, never appears in
 an exception message we raise (httpx's own exceptions are replaced, not chained) and is masked
@@ -8,6 +8,7 @@ local peer.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,19 @@ from myassistant.core.logging import REDACTOR, install_redaction, register_secre
 from myassistant.core.retry import RetryPolicy
 
 ChatId = int | str
+UPLOAD_TIMEOUT_S = 60.0  # a document upload (the daily report: up to ~1.5 MB) on a slow uplink
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file to upload with sendDocument: its name, its bytes and its media type."""
+
+    file_name: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+    def __repr__(self) -> str:
+        return f"Document({self.file_name!r}, {len(self.content)} bytes, {self.mime_type!r})"
 
 
 @dataclass(frozen=True)
@@ -154,6 +168,31 @@ class TelegramClient:
         result: dict[str, Any] = self.call("sendMessage", params, idempotent=False)
         return result
 
+    def send_document(
+        self,
+        chat_id: ChatId,
+        document: Document,
+        *,
+        caption: str | None = None,
+        parse_mode: str | None = "HTML",
+        disable_notification: bool = False,
+    ) -> dict[str, Any]:
+        """Upload `document` (multipart) with an optional caption; like a message, never sent twice."""
+        params: dict[str, Any] = {"chat_id": chat_id, "disable_notification": disable_notification}
+        if caption:
+            params["caption"] = caption
+            if parse_mode:
+                params["parse_mode"] = parse_mode
+        upload = {"document": (document.file_name, document.content, document.mime_type)}
+        result: dict[str, Any] = self.call(
+            "sendDocument",
+            params,
+            idempotent=False,
+            timeout_s=max(self.timeout_s, UPLOAD_TIMEOUT_S),
+            files=upload,
+        )
+        return result
+
     def get_updates(
         self,
         *,
@@ -182,14 +221,23 @@ class TelegramClient:
         return bool(self.call("setMyCommands", params, idempotent=True))
 
     def call(
-        self, method: str, params: dict[str, Any], *, idempotent: bool, timeout_s: float | None = None
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        idempotent: bool,
+        timeout_s: float | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> Any:
-        """Call `method`, retrying 429, 5xx and (when safe) network failures per the retry policy."""
+        """Call `method`, retrying 429, 5xx and (when safe) network failures per the retry policy.
+
+        With `files` the call is a multipart upload: `params` become form fields (JSON for non-text).
+        """
         attempt = 1
         while True:
             started = time.perf_counter()
             try:
-                result = self._once(method, params, timeout_s)
+                result = self._once(method, params, timeout_s, files)
             except TelegramError as failure:
                 self._report(method, attempt, failure, started)
                 wait = self._retry_wait(failure, attempt, idempotent)
@@ -230,11 +278,20 @@ class TelegramClient:
             )
         )
 
-    def _once(self, method: str, params: dict[str, Any], timeout_s: float | None) -> Any:
+    def _once(
+        self,
+        method: str,
+        params: dict[str, Any],
+        timeout_s: float | None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Any:
         url = f"{self.api_base}/bot{self._token}/{method}"
         timeout = http.timeout(timeout_s) if timeout_s is not None else httpx.USE_CLIENT_DEFAULT
         try:
-            response = self._http.post(url, json=params, timeout=timeout)
+            if files:
+                response = self._http.post(url, data=_form_fields(params), files=files, timeout=timeout)
+            else:
+                response = self._http.post(url, json=params, timeout=timeout)
         except httpx.TimeoutException as exc:
             connect = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             raise TelegramUnavailable(
@@ -321,6 +378,11 @@ def _client_error(
             f"{method} conflict {said}: is another bot instance running?", error_code=code
         )
     return TelegramBadRequest(f"Telegram refused {method} {said}", error_code=code)
+
+
+def _form_fields(params: dict[str, Any]) -> dict[str, str]:
+    """Parameters as multipart form fields: text as is, anything else as JSON (true, 42, {...})."""
+    return {name: value if isinstance(value, str) else json.dumps(value) for name, value in params.items()}
 
 
 def _int_or_none(value: object) -> int | None:

@@ -3,9 +3,9 @@
 Speaks `/bot<token>/<method>` with parameters in the query string (GET) or a JSON or form body
 (POST), like api.telegram.org, and answers `{"ok": true, "result": ...}` or
 `{"ok": false, "error_code": ..., "description": ..., "parameters": {...}}`. Methods: getMe,
-sendMessage (HTML parse mode checked as strictly as Telegram documents it), getUpdates (offset,
-long-poll timeout, limit, allowed_updates, 409 when a second poller takes over), setMyCommands,
-getMyCommands.
+sendMessage (HTML parse mode checked as strictly as Telegram documents it), sendDocument (a
+multipart upload; the peer keeps the file's name, bytes and caption), getUpdates (offset, long-poll
+timeout, limit, allowed_updates, 409 when a second poller takes over), setMyCommands, getMyCommands.
 
 Tests drive it in-process through `TelegramPeerState` (inject user messages, configure faults,
 read what was sent); the CLI and the demo use the same controls under `/_peer/...`.
@@ -34,6 +34,8 @@ from myassistant.core import clock
 DEFAULT_TOKEN = "123456789:AAHpeer-local-telegram-token-0000000000"  # noqa: S105 (a fake, public token)
 DEFAULT_USERNAME = "myassistant_peer_bot"
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the Bot API's limit for sendDocument
 POLL_STEP_S = 0.02
 MAX_POLL_TIMEOUT_S = 50
 FIRST_UPDATE_ID = 700_000_001
@@ -94,6 +96,27 @@ class SentMessage:
     params: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request."""
+
+    file_name: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class SentDocument:
+    message_id: int
+    chat_id: int
+    file_name: str
+    mime_type: str
+    content: bytes
+    caption: str | None  # as sent (HTML source when parse_mode is HTML)
+    plain_caption: str | None  # what the user sees
+    parse_mode: str | None
+
+
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -112,6 +135,7 @@ class _Store:
     chats: dict[int, dict[str, Any]] = field(default_factory=dict)
     usernames: dict[str, int] = field(default_factory=dict)
     sent: list[SentMessage] = field(default_factory=list)
+    documents: list[SentDocument] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     faults: dict[str, deque[Fault]] = field(default_factory=dict)
@@ -226,6 +250,11 @@ class TelegramPeerState:
         with self._lock:
             return [m for m in self._store.sent if chat_id is None or m.chat_id == chat_id]
 
+    def documents(self, chat_id: int | None = None) -> list[SentDocument]:
+        """Files received through sendDocument, in order."""
+        with self._lock:
+            return [d for d in self._store.documents if chat_id is None or d.chat_id == chat_id]
+
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self._store.calls if method is None or c.method == method.lower()]
@@ -260,6 +289,17 @@ class TelegramPeerState:
                 "token_bot_id": self.bot_id,
                 "username": self.username,
                 "sent": [asdict(m) for m in self._store.sent],
+                "documents": [
+                    {
+                        "message_id": d.message_id,
+                        "chat_id": d.chat_id,
+                        "file_name": d.file_name,
+                        "mime_type": d.mime_type,
+                        "size": len(d.content),
+                        "caption": d.caption,
+                    }
+                    for d in self._store.documents
+                ],
                 "pending_updates": list(self._store.updates),
                 "calls": [{"method": c.method, "status": c.status} for c in self._store.calls],
                 "commands": dict(self._store.commands),
@@ -317,6 +357,45 @@ class TelegramPeerState:
             "date": int(clock.now().timestamp()),
             "text": plain,
         }
+
+    def deliver_document(
+        self,
+        chat: dict[str, Any],
+        upload: Upload,
+        caption: str | None,
+        plain: str | None,
+        parse_mode: str | None,
+    ) -> dict[str, Any]:
+        with self._changed:
+            message_id = self._take_message_id()
+            document = SentDocument(
+                message_id,
+                chat["id"],
+                upload.file_name,
+                upload.content_type,
+                upload.content,
+                caption,
+                plain,
+                parse_mode,
+            )
+            self._store.documents.append(document)
+            self._changed.notify_all()
+        answer: dict[str, Any] = {
+            "message_id": message_id,
+            "from": self.bot_user(),
+            "chat": chat,
+            "date": int(clock.now().timestamp()),
+            "document": {
+                "file_name": upload.file_name,
+                "mime_type": upload.content_type,
+                "file_id": f"peer-file-{message_id}",
+                "file_unique_id": f"peer-{message_id}",
+                "file_size": len(upload.content),
+            },
+        }
+        if plain is not None:
+            answer["caption"] = plain
+        return answer
 
     def bot_user(self) -> dict[str, Any]:
         return {
@@ -474,6 +553,28 @@ async def _send_message(state: TelegramPeerState, params: dict[str, Any], _reque
     return state.deliver(chat, text, plain, parse_mode, params)
 
 
+async def _send_document(state: TelegramPeerState, params: dict[str, Any], _request: Request) -> Any:
+    chat = state.resolve_chat(params.get("chat_id"))
+    upload = params.get("document")
+    if not isinstance(upload, Upload):
+        # Telegram also takes a file_id or a URL here; myassistant always uploads, and so does this peer.
+        raise ApiError(400, "Bad Request: there is no document in the request")
+    if not upload.content:
+        raise ApiError(400, "Bad Request: file must be non-empty")
+    if len(upload.content) > MAX_UPLOAD_BYTES:
+        raise ApiError(413, "Request Entity Too Large")
+    caption = params.get("caption") or None
+    parse_mode = params.get("parse_mode") or None
+    if parse_mode not in (None, "HTML", "MarkdownV2", "Markdown"):
+        raise ApiError(400, "Bad Request: unsupported parse_mode")
+    plain = None
+    if caption is not None:
+        plain = parse_html(str(caption)) if parse_mode == "HTML" else str(caption)
+        if utf16_length(plain) > MAX_CAPTION_LENGTH:
+            raise ApiError(400, "Bad Request: message caption is too long")
+    return state.deliver_document(chat, upload, caption, plain, parse_mode)
+
+
 async def _get_updates(state: TelegramPeerState, params: dict[str, Any], request: Request) -> Any:
     offset = _optional_int(params, "offset")
     limit = min(max(_optional_int(params, "limit", 100) or 100, 1), 100)
@@ -516,6 +617,7 @@ Method = Callable[[TelegramPeerState, dict[str, Any], Request], Any]
 METHODS: dict[str, Method] = {
     "getme": _get_me,
     "sendmessage": _send_message,
+    "senddocument": _send_document,
     "getupdates": _get_updates,
     "setmycommands": _set_my_commands,
     "getmycommands": _get_my_commands,
@@ -569,9 +671,33 @@ async def _read_params(request: Request) -> dict[str, Any]:
         params.update(data)
     elif content_type == "application/x-www-form-urlencoded":
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    elif content_type == "multipart/form-data":
+        params.update(await _multipart(request))
     else:
         raise ApiError(400, f"Bad Request: unsupported content type {content_type or 'none'} (local peer)")
     return params
+
+
+async def _multipart(request: Request) -> dict[str, Any]:
+    """A multipart body's fields: text as text, each file part as an `Upload`."""
+    try:
+        form = await request.form()
+    except Exception:  # python-multipart's own parse errors: Telegram answers a plain 400 too
+        raise ApiError(400, "Bad Request: can't parse multipart form") from None
+    fields: dict[str, Any] = {}
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                fields[name] = value
+            else:
+                fields[name] = Upload(
+                    file_name=value.filename or name,
+                    content_type=value.content_type or "application/octet-stream",
+                    content=await value.read(),
+                )
+    finally:
+        await form.close()
+    return fields
 
 
 async def _bot_method(request: Request) -> Response:

@@ -26,7 +26,9 @@ def automation_status(request: Request, session: SessionDep, settings: SettingsD
 
 @router.get("/automation/runs", response_model=list[JobRunRead])
 def automation_runs(
-    session: SessionDep, job: str | None = Query(None, max_length=64), limit: int = Query(20, ge=1, le=500)
+    session: SessionDep,
+    job: str | None = Query(None, max_length=64, pattern=r"^[A-Za-z0-9_]+$"),
+    limit: int = Query(20, ge=1, le=500),
 ) -> list[JobRunRead]:
     """Recent job runs, newest first."""
     return service.recent_runs(session, job=job, limit=limit)

@@ -1,0 +1,1 @@
+"""The daily report: pure aggregations, charts, templates, and its queries and file."""
