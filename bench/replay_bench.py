@@ -39,7 +39,7 @@ from myassistant.ml.features import WARMUP_BARS, build_features  # noqa: E402
 from myassistant.ml.policy import MODEL_POLICY, ModelPolicy  # noqa: E402
 from myassistant.news import service as news_service  # noqa: E402
 from myassistant.peers.exchange import DEFAULT_MARKETS, closed_bars  # noqa: E402
-from myassistant.replay import service  # noqa: E402
+from myassistant.replay import engine  # noqa: E402
 from myassistant.replay.schemas import ReplaySpec  # noqa: E402
 from myassistant.signals.risk import RiskPolicy  # noqa: E402
 from myassistant.trading.costs import rates_from_bps  # noqa: E402
@@ -150,7 +150,7 @@ def main() -> None:
         }
 
         def one_fixed() -> Any:
-            return service.run_spec(
+            return engine.run_spec(
                 database,
                 settings=settings,
                 spec=spec(symbols[:1], start, mode="fixed", run_id=run_id, n_jobs=1, **open_policy),
@@ -165,7 +165,7 @@ def main() -> None:
         )
 
         def many_fixed() -> Any:
-            return service.run_spec(
+            return engine.run_spec(
                 database,
                 settings=settings,
                 spec=spec(symbols, start, mode="fixed", run_id=run_id, n_jobs=2, **open_policy),
@@ -181,7 +181,7 @@ def main() -> None:
             weekly = spec(
                 symbols[:1], start, mode="walk_forward", retrain_every_days=7.0, n_jobs=1, **open_policy
             )
-            walk_s, walked = best_of(lambda: service.run_spec(database, settings=settings, spec=weekly))
+            walk_s, walked = best_of(lambda: engine.run_spec(database, settings=settings, spec=weekly))
             per_pair = walked.metrics["per_pair"][symbols[0]]
             training_s = per_pair["training_s"]
             print(

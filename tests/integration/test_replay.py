@@ -24,7 +24,7 @@ from myassistant.ml.policy import MODEL_POLICY, ModelPolicy
 from myassistant.ml.predictors import LinearPredictor
 from myassistant.ml.training import TrainConfig
 from myassistant.news import service as news_service
-from myassistant.replay import service
+from myassistant.replay import engine, service
 from myassistant.replay.schemas import ReplaySpec
 from myassistant.signals import service as signals
 from myassistant.signals.policy import RISK_POLICY
@@ -96,7 +96,7 @@ def test_with_the_policy_off_and_horizon_exits_the_replay_trades_equal_the_backt
     all_in = BrokerSettings(position_pct=Decimal(100), exit_after_horizon=True)
     spec = _fixed(trained_run, start, end, risk_policy=RiskPolicy(enabled=False), broker=all_in)
     session.commit()
-    done = service.run_spec(database, settings=peer_settings, spec=spec)
+    done = engine.run_spec(database, settings=peer_settings, spec=spec)
     assert done.status == "succeeded", done.error
     trades = _results(peer_settings, done.id, "trades")
 
@@ -184,7 +184,7 @@ def test_replayed_decisions_equal_what_make_signal_answered_at_each_bar_close(
         live_orders = session.query(PaperOrder).order_by(PaperOrder.id).all()
         start, end = events[0].bar_dt, events[-1].bar_dt
     spec = ReplaySpec(mode="fixed", run_id=run_id, start=start, end=end, n_jobs=2)
-    done = service.run_spec(database, settings=peer_settings, spec=spec)
+    done = engine.run_spec(database, settings=peer_settings, spec=spec)
     assert done.status == "succeeded", done.error
     replayed = _results(peer_settings, done.id, "decisions")
 
@@ -254,7 +254,7 @@ def test_altering_every_bar_and_article_after_t_leaves_every_decision_up_to_t_un
     session, database, peer_settings, two_pairs
 ) -> None:
     spec = _walk_spec(two_pairs, n_jobs=1)
-    first = service.run_spec(database, settings=peer_settings, spec=spec, config=SMALL_TREES)
+    first = engine.run_spec(database, settings=peer_settings, spec=spec, config=SMALL_TREES)
     assert first.status == "succeeded", first.error
     moment = two_pairs[0] + STEP * (WINDOW_BARS // 2)
 
@@ -268,7 +268,7 @@ def test_altering_every_bar_and_article_after_t_leaves_every_decision_up_to_t_un
         _replace_bars_after(session, symbol, moment, altered)
     store_news(session, make_news(50, start=moment + STEP, span_days=1.0))
     session.commit()
-    second = service.run_spec(database, settings=peer_settings, spec=spec, config=SMALL_TREES)
+    second = engine.run_spec(database, settings=peer_settings, spec=spec, config=SMALL_TREES)
     assert second.status == "succeeded", second.error
 
     before = _decisions_until(peer_settings, first.id, moment)
@@ -289,7 +289,7 @@ def test_altering_every_bar_and_article_after_t_leaves_every_decision_up_to_t_un
 
 
 def test_walk_forward_models_decide_only_bars_after_their_data(database, peer_settings, two_pairs) -> None:
-    done = service.run_spec(
+    done = engine.run_spec(
         database, settings=peer_settings, spec=_walk_spec(two_pairs, n_jobs=1), config=SMALL_TREES
     )
     models = _results(peer_settings, done.id, "models")
@@ -307,7 +307,7 @@ def test_a_walk_forward_replay_on_a_dask_cluster_equals_the_one_on_joblib_proces
 ) -> None:
     from distributed import LocalCluster
 
-    on_processes = service.run_spec(
+    on_processes = engine.run_spec(
         database, settings=peer_settings, spec=_walk_spec(two_pairs, n_jobs=2), config=SMALL_TREES
     )
     cluster_options = {"n_workers": 2, "threads_per_worker": 1, "processes": False, "protocol": "tcp"}
@@ -315,7 +315,7 @@ def test_a_walk_forward_replay_on_a_dask_cluster_equals_the_one_on_joblib_proces
         dask_settings = make_settings(
             exchange_api_override=exchange_url, dask_scheduler_address=cluster.scheduler_address
         )
-        on_dask = service.run_spec(
+        on_dask = engine.run_spec(
             database, settings=dask_settings, spec=_walk_spec(two_pairs, n_jobs=2), config=SMALL_TREES
         )
     assert on_processes.status == on_dask.status == "succeeded"
@@ -337,14 +337,14 @@ def _dying_worker(settings, task):
     """A worker process that dies on ETH, as one killed by the operating system would."""
     if task.pair.symbol == "ETH/USDT":
         os._exit(3)
-    return service.predict_pair(settings, task)
+    return engine.predict_pair(settings, task)
 
 
 def test_a_worker_that_dies_fails_the_replay_with_its_error_and_leaves_no_files(
     database, peer_settings, two_pairs
 ) -> None:
     with pytest.raises(Exception, match="terminated"):
-        service.run_spec(
+        engine.run_spec(
             database,
             settings=peer_settings,
             spec=_walk_spec(two_pairs, n_jobs=2),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from myassistant.jobs.runner import Finished, JobContext, parse_params
-from myassistant.ml import dataset_store, service
 from myassistant.ml.schemas import (
     DatasetBuildRequest,
     DatasetRead,
@@ -26,6 +25,8 @@ from myassistant.notify.logic import TrainingLine
 def _train_missing(context: JobContext, *, fetch: bool) -> Finished:
     """Train what needs it, then tell the chat what this run did (once per run, when notifications are
     on); the report is POST /model/train_missing's answer."""
+    from myassistant.ml import service  # loaded when the job runs, not when the service starts
+
     progress = context.progress
     report = service.train_missing_exclusive(
         context.database,
@@ -73,6 +74,8 @@ def train_missing(context: JobContext) -> Finished:
 
 def build_dataset(context: JobContext) -> DatasetRead:
     """Build and store one pair's dataset; params and result as POST /dataset/build's."""
+    from myassistant.ml import dataset_store  # loaded when the job runs, not when the service starts
+
     request = parse_params(DatasetBuildRequest, context.params)
     with context.database.session() as session:
         return dataset_store.build(session, settings=context.settings, request=request)
@@ -81,6 +84,8 @@ def build_dataset(context: JobContext) -> DatasetRead:
 def train(context: JobContext) -> TrainResponse:
     """Train one pair; params and result as POST /model/train's. A failed run is recorded, then
     raised with its run id and history, which the route answers with the error's status."""
+    from myassistant.ml import service  # loaded when the job runs, not when the service starts
+
     request = parse_params(TrainRequest, context.params)
     with context.database.session() as session:
         result = service.train_pair(

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from myassistant.jobs.runner import JobContext, parse_params
-from myassistant.replay import service
 from myassistant.replay.schemas import ReplayJobParams, ReplaySpec
 
 
 def replay(context: JobContext) -> dict[str, Any]:
     """Run the replay POST /replay queued (params `{"replay_id": n}`), or queue and run a spec."""
+    from myassistant.replay import engine
+
     params = parse_params(ReplayJobParams, context.params)
     if params.replay_id is not None:
-        done = service.run_queued(
+        done = engine.run_queued(
             context.database,
             settings=context.settings,
             replay_id=params.replay_id,
@@ -22,7 +23,7 @@ def replay(context: JobContext) -> dict[str, Any]:
         )
     else:
         spec = ReplaySpec.model_validate(params.model_dump(exclude={"replay_id"}, exclude_unset=True))
-        done = service.run_spec(
+        done = engine.run_spec(
             context.database,
             settings=context.settings,
             spec=spec,

@@ -6,17 +6,20 @@ from typing import Any
 
 from myassistant.jobs.runner import JobContext, parse_params
 from myassistant.market.schemas import pair_with_defaults
-from myassistant.signals import service
 from myassistant.signals.schemas import SignalOnceParams
 
 
 def make_signals(context: JobContext) -> dict[str, Any]:
     """Retry failed notifications; every watchlist pair: refresh prices, signal, trade BUYs; then exits."""
+    from myassistant.signals import service  # loaded when the job runs, not when the service starts
+
     return service.run_cycle(context.database, settings=context.settings, source="scheduler", trade=True)
 
 
 def scan_watchlist(context: JobContext) -> dict[str, Any]:
     """Signal every watchlist pair now, without trading."""
+    from myassistant.signals import service  # loaded when the job runs, not when the service starts
+
     with context.database.session() as session:
         pairs = service.watchlist_pairs(session, settings=context.settings)
     results = service.scan(
@@ -27,6 +30,8 @@ def scan_watchlist(context: JobContext) -> dict[str, Any]:
 
 def signal_once(context: JobContext) -> dict[str, Any]:
     """One pair (params: symbol; optional exchange, timeframe, horizon_steps, trade=true): signal, trade."""
+    from myassistant.signals import service  # loaded when the job runs, not when the service starts
+
     request = parse_params(SignalOnceParams, context.params)
     pair = pair_with_defaults(
         context.settings,

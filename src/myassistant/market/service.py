@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import ScalarSelect, delete, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
@@ -42,6 +42,10 @@ from myassistant.market.schemas import (
     WatchlistEntryRead,
 )
 from myassistant.market.tables import Instrument, Price, WatchlistEntry, WatchlistSnapshot
+
+if TYPE_CHECKING:  # pandas loads with the first price read, not when the service starts
+    import pandas as pd
+
 
 logger = logging.getLogger("myassistant.market")
 
@@ -432,6 +436,8 @@ def _drain(pages: queue.Queue[tuple[int, object]], pool: ThreadPoolExecutor) -> 
 
 
 def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+
     index = pd.DatetimeIndex([], dtype="datetime64[ns, UTC]", name="ts")
     return pd.DataFrame({name: np.empty(0) for name in PRICE_COLUMNS}, index=index)
 
@@ -451,6 +457,8 @@ def load_prices(
     Index `ts` (DatetimeIndex, ns, UTC, ascending); float64 columns open, high, low, close, volume;
     `limit` keeps the last N bars of the range. Empty (same shape) when nothing is stored.
     """
+    import pandas as pd
+
     key = _validated(exchange, symbol, timeframe)
     if limit is not None and limit < 1:
         raise InvalidInput("limit must be at least 1")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from myassistant.ml.features import FEATURE_COLUMNS, build_features
 from myassistant.ml.labels import make_labels
 from myassistant.trading.costs import CostRates
+
+if TYPE_CHECKING:  # pandas loads with the first features built, not when the service starts
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ def build_dataset(
 
     Bars before `first_row` only warm the features up: they are computed over, then left out.
     """
+    import pandas as pd
+
     features = build_features(prices, news, symbol=symbol, timeframe=timeframe, news_since=news_since)
     labels = make_labels(prices, horizon_steps=horizon_steps, timeframe=timeframe, rates=rates)
     keep = slice(None) if first_row is None else prices.index >= pd.Timestamp(first_row)

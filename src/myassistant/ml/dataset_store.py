@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,14 +15,13 @@ from myassistant.core.errors import PreconditionFailed
 from myassistant.market.logic import Pair
 from myassistant.ml import health, runs
 from myassistant.ml.artifacts import artifact_stem, create_exclusive, sha256_of
-from myassistant.ml.dataset import Dataset, dataset_from_frames
-from myassistant.ml.features import WARMUP_BARS
-from myassistant.ml.fitting import costs_of
-from myassistant.ml.frames import load_frames
 from myassistant.ml.schemas import DatasetBuildRequest, DatasetRead
 from myassistant.ml.tables import DatasetArtifact
 from myassistant.trading.costs import rates_from_bps
 from myassistant.trading.service import broker_settings
+
+if TYPE_CHECKING:  # building loads pandas and the feature code; listing stored datasets does not
+    from myassistant.ml.dataset import Dataset
 
 DATASETS_SUBDIR = "datasets"
 PARQUET_SUFFIX = ".parquet"
@@ -39,6 +38,11 @@ def build(session: Session, *, settings: Settings, request: DatasetBuildRequest)
     training would use. 412 when no prices are stored or there are fewer labelled rows than the
     policy's `min_train_rows`.
     """
+    from myassistant.ml.dataset import dataset_from_frames
+    from myassistant.ml.features import WARMUP_BARS
+    from myassistant.ml.fitting import costs_of
+    from myassistant.ml.frames import load_frames
+
     pair = request.pair(settings)
     policy = health.get_policy(session)
     costs = costs_of(broker_settings(session))

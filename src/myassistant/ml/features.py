@@ -16,14 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from myassistant.core.errors import InvalidInput
 from myassistant.market.logic import timeframe_ms
 from myassistant.news.lexicon import coin_tag_for_symbol
+
+if TYPE_CHECKING:  # pandas loads with the first features built, not when the service starts
+    import pandas as pd
+
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 NEWS_COLUMNS = ("first_seen_at", "compound", "negative", "tags")
@@ -79,6 +83,8 @@ def build_features(
 
     `news_since`: start of the system's news history (default: the earliest article in `news`).
     """
+    import pandas as pd
+
     tf_ns = timeframe_ms(timeframe) * NS_PER_MS
     ts_ns = _validated_index_ns(prices, tf_ns)
     # Filled column by column in pandas' own block layout, so the frame wraps it without a copy.
@@ -95,6 +101,8 @@ def build_features(
 
 
 def _validated_index_ns(prices: pd.DataFrame, tf_ns: int) -> NDArray[np.int64]:
+    import pandas as pd
+
     missing = [c for c in PRICE_COLUMNS if c not in prices.columns]
     if missing:
         raise InvalidInput(f"prices lack columns {missing}")
@@ -126,6 +134,8 @@ def _lagged_diff(values: FloatArray, lag: int) -> FloatArray:
 
 def _price_features(prices: pd.DataFrame, ts_ns: NDArray[np.int64], tf_ns: int) -> dict[str, FloatArray]:
     # Computing on the full grid makes every window span real time, even across missing bars.
+    import pandas as pd
+
     slots = (ts_ns - ts_ns[0]) // tf_ns
     size = int(slots[-1]) + 1
     high, low, close, volume = (_on_grid(prices[c], slots, size) for c in ("high", "low", "close", "volume"))
@@ -148,6 +158,8 @@ def _price_features(prices: pd.DataFrame, ts_ns: NDArray[np.int64], tf_ns: int) 
 
 def _vol_norm(vol: FloatArray, bar_numbers: NDArray[np.int64]) -> FloatArray:
     """Current volatility over its long-run rolling median (a full-sample median would leak)."""
+    import pandas as pd
+
     sampled = np.flatnonzero(bar_numbers % VOL_NORM_STRIDE == 0)
     medians = pd.Series(vol[sampled]).rolling(VOL_NORM_SAMPLES, min_periods=4).median().to_numpy()
     baseline = np.full(vol.shape, np.nan)
@@ -160,6 +172,8 @@ def _vol_norm(vol: FloatArray, bar_numbers: NDArray[np.int64]) -> FloatArray:
 
 def _rsi(ret_1: FloatArray) -> FloatArray:
     """Wilder's RSI on log returns (same sign as price changes), 50 when the market did not move."""
+    import pandas as pd
+
     gains = pd.Series(np.clip(ret_1, 0, None))
     losses = pd.Series(np.clip(-ret_1, 0, None))
     alpha = 1 / RSI_PERIOD
@@ -173,6 +187,8 @@ def _rsi(ret_1: FloatArray) -> FloatArray:
 
 
 def _zscore(values: FloatArray, window: int) -> FloatArray:
+    import pandas as pd
+
     series = pd.Series(values)
     rolling = series.rolling(window, min_periods=window // 2)
     std = rolling.std().to_numpy()
@@ -198,6 +214,8 @@ def _calendar(open_ns: NDArray[np.int64]) -> dict[str, FloatArray]:
 
 
 def _utc_ns(moment: datetime | None) -> int | None:
+    import pandas as pd
+
     if moment is None:
         return None
     stamp = pd.Timestamp(moment)
@@ -209,6 +227,8 @@ def _sorted_articles(
     news: pd.DataFrame | None, coin: str
 ) -> tuple[NDArray[np.int64], FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
     """first_seen_at (ns), compound, negative and has-the-coin's-tag, sorted by first_seen_at."""
+    import pandas as pd
+
     if news is None or news.empty:
         return np.empty(0, np.int64), np.empty(0), np.empty(0, bool), np.empty(0, bool)
     missing = [c for c in NEWS_COLUMNS if c not in news.columns]

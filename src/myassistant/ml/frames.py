@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import pandas as pd
 from sqlalchemy.orm import Session
 
 from myassistant.core.config import Settings
@@ -19,6 +18,10 @@ from myassistant.market.schemas import checked_pair
 from myassistant.ml.dataset import Frames
 from myassistant.ml.features import NEWS_WINDOWS_H, WARMUP_BARS, build_features
 from myassistant.news import service as news_service
+
+if TYPE_CHECKING:  # pandas loads with the first features built, not when the service starts
+    import pandas as pd
+
 
 NEWS_LOOKBACK = timedelta(hours=max(NEWS_WINDOWS_H))
 
@@ -58,6 +61,8 @@ def load_frames(
     News: only the window the bars need, plus the start of the news history (`news_since`).
     PreconditionFailed (412) when nothing or too little is stored. `settings` is unused today.
     """
+    import pandas as pd
+
     key = checked_pair(pair)
     if start is not None and bars is not None:
         raise InvalidInput("give start (with an optional end) or bars, not both")
@@ -106,6 +111,8 @@ def trailing_frames(
     The same rows, warm-up and news window as a training run started at `before` would read from
     the database (the replay's walk-forward trains this way); None when nothing had closed by then.
     """
+    import pandas as pd
+
     step = timeframe_delta(timeframe)
     end = int(prices.index.searchsorted(pd.Timestamp(before) - step, side="right"))
     window = prices.iloc[max(0, end - bars - WARMUP_BARS) : end]
@@ -143,6 +150,7 @@ class NewsMemo:
     """
 
     def __init__(self) -> None:
+
         self._frames: dict[tuple[pd.Timestamp, str], pd.DataFrame] = {}
         self._history_read = False
         self._history_start: datetime | None = None
@@ -175,6 +183,8 @@ def live_feature_row(
     caller's call. PreconditionFailed (412) when no prices are stored (or not the bar asked for).
     `settings` is unused today; `news` shares news reads across the pairs of one scan.
     """
+    import pandas as pd
+
     news = news or NewsMemo()
     key = checked_pair(pair)
     prices = market.load_prices(

@@ -7,15 +7,18 @@ means the round trip beats both fees and slippage on both sides. NaN where that 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from myassistant.core.errors import InvalidInput
 from myassistant.market.logic import timeframe_ms
 from myassistant.trading.costs import CostRates, break_even_log_return
+
+if TYPE_CHECKING:  # pandas loads with the first features built, not when the service starts
+    import pandas as pd
+
 
 NS_PER_MS = 1_000_000
 
@@ -36,6 +39,8 @@ def make_labels(
     prices: pd.DataFrame, *, horizon_steps: int, timeframe: str, rates: CostRates[Any]
 ) -> pd.Series:
     """1.0 when the next-open-to-open round trip over `horizon_steps` bars is profitable after costs."""
+    import pandas as pd
+
     forward = forward_log_returns(prices["open"].to_numpy(dtype=np.float64), horizon_steps)
     forward[~_spans_horizon(prices.index, horizon_steps, timeframe)] = np.nan
     labels = np.where(np.isnan(forward), np.nan, (forward > break_even_log_return(rates)).astype(np.float64))
@@ -44,6 +49,8 @@ def make_labels(
 
 def _spans_horizon(index: pd.Index, horizon_steps: int, timeframe: str) -> NDArray[np.bool_]:
     """True where rows i..i+1+h are consecutive bars with no gap."""
+    import pandas as pd
+
     ts_ns = pd.DatetimeIndex(index).as_unit("ns").asi8
     span = horizon_steps + 1
     ok = np.zeros(len(ts_ns), dtype=bool)

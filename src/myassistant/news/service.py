@@ -7,11 +7,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
-import pandas as pd
 from sqlalchemy import (
     Float,
     Select,
@@ -49,6 +48,10 @@ from myassistant.news.schemas import (
     SearchHit,
 )
 from myassistant.news.tables import FTS_TABLE, Article, ArticleAnnotation, ArticleTag, Feed
+
+if TYPE_CHECKING:  # pandas loads with the first news frame, not when the service starts
+    import pandas as pd
+
 
 logger = logging.getLogger("myassistant.news")
 
@@ -540,6 +543,8 @@ def _iso_text(session: Session, column: Any) -> ColumnElement[str]:
 
 
 def _news_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    import pandas as pd
+
     ids, seen, compound, tags = (
         (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [], [])
     )
@@ -558,6 +563,8 @@ def _news_frame(rows: Sequence[Any]) -> pd.DataFrame:
 
 
 def _utc_times(values: list[str]) -> pd.Series:
+    import pandas as pd
+
     parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
     return parsed.astype("datetime64[ns, UTC]")
 

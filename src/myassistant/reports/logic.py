@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from myassistant.notify.text import format_number, format_price
 from myassistant.reports import texts
@@ -41,6 +40,10 @@ from myassistant.reports.schemas import (
     VetoOutcome,
 )
 from myassistant.trading.logic import Fill, rebuild
+
+if TYPE_CHECKING:  # pandas loads with the first report built, not when the service starts
+    import pandas as pd
+
 
 DAY = timedelta(days=1)
 EQUITY_STEP = timedelta(minutes=15)  # the equity curve is marked at every 15-minute close
@@ -106,6 +109,8 @@ def news_figures(
 
 def sentiment_by_hour(articles: pd.DataFrame, *, day_start: datetime) -> list[HourSentiment]:
     """Every hour of the day: articles first seen in it and their mean sentiment (None when none scored)."""
+    import pandas as pd
+
     hours = ((articles["first_seen_at"] - pd.Timestamp(day_start)) // pd.Timedelta(hours=1)).astype(int)
     grouped = articles.assign(hour=hours.clip(0, 23)).groupby("hour")
     count = grouped.size().reindex(range(24), fill_value=0)
@@ -156,6 +161,8 @@ def pair_market(
 ) -> PairMarket:
     """A pair's day from its bars (index: open time, UTC; a `close` column): the last close, the change
     against the close 24 h earlier, realised volatility and a sparkline."""
+    import pandas as pd
+
     opens = prices.index
     start = pd.Timestamp(day_start)
     day = prices["close"][(opens >= start) & (opens < start + pd.Timedelta(DAY))].to_numpy(np.float64)
@@ -218,6 +225,8 @@ def filter_names(reasons: object) -> list[str]:
 def veto_outcome(vetoes: pd.DataFrame, *, since: datetime, until: datetime) -> VetoOutcome:
     """What the vetoed BUYs (columns `forward_return`, NaN while unknown, and `filters`, the names of
     the filters that blocked each) would have earned in total and by filter."""
+    import pandas as pd
+
     outcome = VetoOutcome(since=since, until=until, vetoed=len(vetoes))
     if vetoes.empty:
         return outcome
@@ -278,6 +287,8 @@ class AccountInfo:
 
 def equity_grid(day_start: datetime) -> pd.DatetimeIndex:
     """The marks of the equity curve: every EQUITY_STEP from the day's start to its end, both included."""
+    import pandas as pd
+
     return pd.date_range(day_start, day_start + DAY, freq=EQUITY_STEP)
 
 
@@ -291,11 +302,15 @@ def _as_of(
 
 def _nanoseconds(index: pd.Index) -> npt.NDArray[np.int64]:
     """Epoch nanoseconds of a datetime index, whatever its unit (pandas infers µs from datetimes)."""
+    import pandas as pd
+
     return np.asarray(pd.DatetimeIndex(index).as_unit("ns").asi8, dtype=np.int64)
 
 
 def ledger_frame(ledger: Sequence[LedgerEntry]) -> pd.DataFrame:
     """The ledger in time order as columns: at (ns), series, signed quantity, market price, cash delta."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "at": _nanoseconds(pd.DatetimeIndex([entry.at for entry in ledger]))
@@ -318,6 +333,8 @@ def equity_curve(
     """The account's equity at each grid time: the cash after the orders so far plus each holding
     marked at its latest close (`closes`: close prices indexed by the time the bar closed; a series
     without a close yet is marked at its last fill)."""
+    import pandas as pd
+
     grid_ns = _nanoseconds(grid)
     # In time order for the as-of lookups (the ledger's id order, should two orders share a moment).
     orders = ledger_frame(ledger).sort_values("at", kind="stable")
@@ -396,6 +413,8 @@ def _position_row(
     closes: pd.Series | None,
     day_end: datetime,
 ) -> PositionRow:
+    import pandas as pd
+
     known = closes[closes.index <= pd.Timestamp(day_end)] if closes is not None else None
     last = float(known.iloc[-1]) if known is not None and len(known) else None
     value = float(qty) * (last if last is not None else float(avg_price))
@@ -459,6 +478,8 @@ FAILED_STATUSES = ("error", "abandoned")
 
 def job_counts(runs: pd.DataFrame) -> list[JobCount]:
     """Runs per job (columns job, status, duration_s): how many, how many ok or failed, mean duration."""
+    import pandas as pd
+
     if runs.empty:
         return []
     grouped = runs.assign(ok=runs["status"].eq("ok"), failed=runs["status"].isin(FAILED_STATUSES)).groupby(

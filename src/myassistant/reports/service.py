@@ -17,9 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import pandas as pd
 from markupsafe import Markup
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Table, and_, case, func, select
@@ -64,6 +63,10 @@ from myassistant.signals.tables import SignalEvent
 from myassistant.trading.logic import Fill, Side
 from myassistant.trading.tables import PaperAccount, PaperOrder
 
+if TYPE_CHECKING:  # pandas loads with the first report built, not when the service starts
+    import pandas as pd
+
+
 logger = logging.getLogger("myassistant.reports")
 
 REPORTS_SUBDIR = "reports"
@@ -78,6 +81,8 @@ MAX_ERROR_CHARS = 600
 
 def news_section(session: Session, *, settings: Settings, day: date) -> NewsSection:
     """Articles first seen during the day: volumes, languages, sentiment by hour, tags, headlines."""
+    import pandas as pd
+
     start, end = logic.day_bounds(day)
     in_day = and_(Article.first_seen_at >= start, Article.first_seen_at < end)
     rows = session.execute(
@@ -116,6 +121,8 @@ def news_section(session: Session, *, settings: Settings, day: date) -> NewsSect
 
 def markets_section(session: Session, *, settings: Settings, day: date) -> MarketsSection:
     """Each watchlist pair's day: last close, 24 h change, realised volatility, sparkline."""
+    import pandas as pd
+
     start, end = logic.day_bounds(day)
     pairs = []
     for pair in market.pairs_for_jobs(session, settings=settings):
@@ -192,6 +199,8 @@ def signals_section(session: Session, *, settings: Settings, day: date) -> Signa
 
 def vetoes_until(session: Session, *, until: datetime, window: timedelta = VETO_WINDOW) -> VetoOutcome:
     """What the BUYs the risk policy vetoed in the `window` before `until` would have earned."""
+    import pandas as pd
+
     since = until - window
     rows = session.execute(
         select(SignalEvent.forward_return, _REASONS).where(
@@ -276,6 +285,8 @@ def _ledger_entry(order: Any) -> LedgerEntry:
 
 def _closes(session: Session, key: SeriesKey, *, start: datetime, end: datetime) -> pd.Series:
     """A series' closes over the day (and the day before), indexed by the time each bar closed."""
+    import pandas as pd
+
     exchange, symbol, timeframe = key
     try:
         prices = market.load_prices(
@@ -339,6 +350,8 @@ def _redacted(text: str | None) -> str | None:
 
 def jobs_section(session: Session, *, settings: Settings, day: date) -> JobsSection:
     """The day's job runs per job, the failures with their (redacted) errors, feeds that keep failing."""
+    import pandas as pd
+
     start, end = logic.day_bounds(day)
     runs = session.execute(
         select(JobRun.id, JobRun.job, JobRun.source, JobRun.status, JobRun.started_at, JobRun.finished_at)

@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from myassistant.market.logic import timeframe_ms
 from myassistant.signals.risk import BrokerState, RiskDecision, RiskInputs, RiskPolicy, Signal, evaluate
 from myassistant.trading.costs import CostRates, round_trip_return
 from myassistant.trading.logic import BrokerSettings, plan_buy
+
+if TYPE_CHECKING:  # pandas loads with the first features built, not when the service starts
+    import pandas as pd
 
 
 def forward_returns(
@@ -29,6 +31,8 @@ def forward_returns(
 
     None where either bar is not stored yet (horizon not passed, or a gap), so it is filled later.
     """
+    import pandas as pd
+
     if prices.empty or not bars:
         return [None] * len(bars)
     step_ns = timeframe_ms(timeframe) * 1_000_000

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from pydantic_core import to_json
 from sqlalchemy import Select, select
@@ -40,6 +39,10 @@ from myassistant.signals.schemas import ScanResult, SignalEventRead, SignalOutco
 from myassistant.signals.tables import SignalEvent
 from myassistant.trading import service as broker
 from myassistant.trading.costs import rates_from_bps
+
+if TYPE_CHECKING:  # pandas loads with the first features built, not when the service starts
+    import pandas as pd
+
 
 HEADLINES_IN_NOTE = 3
 CONTRIBUTIONS_IN_NOTE = 5
