@@ -70,10 +70,10 @@ def parallel_backend(n_jobs: int) -> Iterator[None]:
             yield
         return
     try:
-        from distributed import Client  # type: ignore[import-not-found]  # optional: clusters only
+        from distributed import Client  # optional: clusters only
     except ImportError:
         raise PreconditionFailed(f"{DASK_ADDRESS_ENV} is set but dask.distributed is not installed") from None
-    with Client(address), joblib.parallel_config(backend="dask"):
+    with Client(address), joblib.parallel_config(backend="dask"):  # type: ignore[no-untyped-call]
         yield
 
 
