@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
+from myassistant.core.config import Settings
+from myassistant.core.db import Database
+from myassistant.core.errors import Conflict
 from myassistant.jobs.registry import JobDefinition, JobTable, daily, define, every
+from myassistant.jobs.runner import JobContext, JobLocks, JobOutcome, acquire_job_lock, run_locked
 from myassistant.market import jobs as market_jobs
+from myassistant.market import service as market
 from myassistant.market.schemas import DiscoverRequest, PricesFetchRequest
 from myassistant.ml import jobs as ml_jobs
 from myassistant.ml.schemas import DatasetBuildRequest, TrainMissingRequest, TrainRequest
@@ -116,3 +124,45 @@ def task_table() -> JobTable:
 def table(kind: str) -> JobTable:
     """The table of a kind: "job", "action" or "task"."""
     return {"job": job_table, "action": action_table, "task": task_table}[kind]()
+
+
+logger = logging.getLogger("myassistant.jobs")
+FIRST_RUN_SOURCE = "startup"
+
+
+def discover_on_first_run(database: Database, settings: Settings, locks: JobLocks) -> JobOutcome | None:
+    """Run `discover_watchlist` (source "startup") when the watchlist was never set; None otherwise.
+
+    The check happens under the job's lock, so two replicas starting together, or a discovery
+    started meanwhile from the API, never make it run twice.
+    """
+    definition = job_table().get("discover_watchlist")
+    try:
+        lock = acquire_job_lock(definition.name, locks)
+    except Conflict:
+        return None  # someone is discovering right now
+    try:
+        with database.session(write=False) as session:
+            if not market.watchlist_never_set(session):
+                return None
+        context = JobContext(database=database, settings=settings, source=FIRST_RUN_SOURCE)
+        return run_locked(definition.name, definition.func, context)
+    finally:
+        lock.release()
+
+
+def start_first_run_discovery(database: Database, settings: Settings, locks: JobLocks) -> threading.Thread:
+    """`discover_on_first_run` in a background thread, so start-up never waits for the exchange."""
+
+    def work() -> None:
+        try:
+            outcome = discover_on_first_run(database, settings, locks)
+        except Exception:  # the service keeps starting; the next start tries again
+            logger.exception("first-run watchlist discovery could not run")
+            return
+        if outcome is not None:
+            logger.info("first run: watchlist discovery %s (%s)", outcome.status, outcome.error or "")
+
+    thread = threading.Thread(target=work, name="first-run-discovery", daemon=True)
+    thread.start()
+    return thread
