@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from myassistant.jobs.runner import PROGRESS_PARAM, JobContext, JobLocks, run_job
+import threading
+import time
+
+from sqlalchemy import select
+
+from myassistant.jobs.runner import PROGRESS_PARAM, JobContext, JobLocks, progress_of, run_job
+from myassistant.jobs.tables import JobRun
 from myassistant.market import jobs as market_jobs
 from myassistant.news import jobs as news_jobs
 
@@ -38,3 +44,38 @@ def test_a_progress_key_that_is_not_callable_is_ignored(database, settings) -> N
     context = JobContext(database, settings, "api", params={PROGRESS_PARAM: "x", "batch_size": 5})
     outcome = run_job("analyze_news", news_jobs.analyze_news, context, JobLocks(database, settings))
     assert outcome.status == "ok" and outcome.stats["analyzed"] == 0
+
+
+def test_a_running_jobs_progress_is_kept_in_its_row_for_watchers(database, settings) -> None:
+    reported, finish = threading.Event(), threading.Event()
+
+    def job(context: JobContext) -> dict[str, object]:
+        report = progress_of(context)
+        report(1, 3, "first")
+        report(2, 3, "second pair")
+        reported.set()
+        assert finish.wait(30)
+        return {"done": 3}
+
+    outcome: list[object] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(
+            run_job("slow", job, JobContext(database, settings, "api"), JobLocks(database, settings))
+        )
+    )
+    worker.start()
+    try:
+        assert reported.wait(30)
+        deadline = time.monotonic() + 30
+        stats: dict[str, object] = {}
+        while stats.get("progress", {}).get("done") != 2 and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.05)
+            with database.session(write=False) as session:
+                stats = session.scalars(select(JobRun.stats).where(JobRun.job == "slow")).one()
+        assert stats == {"progress": {"done": 2, "total": 3, "label": "second pair"}}
+    finally:
+        finish.set()
+        worker.join(30)
+    with database.session(write=False) as session:
+        run = session.scalars(select(JobRun).where(JobRun.job == "slow")).one()
+    assert run.status == "ok" and "progress" not in run.stats and run.stats["done"] == 3

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,6 +56,7 @@ class JobContext:
     settings: Settings
     source: str
     params: dict[str, Any] = field(default_factory=dict)
+    progress: Progress | None = None  # set by the runner: the caller's callback plus the run's recorder
 
 
 JobFunc = Callable[[JobContext], dict[str, Any]]
@@ -74,6 +75,8 @@ def parse_params(model: type[ParamsT], params: Mapping[str, Any]) -> ParamsT:
 
 def progress_of(context: JobContext) -> Progress:
     """The caller's progress callback, or one that ignores every call."""
+    if context.progress is not None:
+        return context.progress
     given = context.params.get(PROGRESS_PARAM)
     return given if callable(given) else _no_progress
 
@@ -160,14 +163,17 @@ def run_locked(name: str, func: JobFunc, context: JobContext) -> JobOutcome:
         session.flush()
         run_id = run.id
     status, error, stats = OK, None, {}
+    recorder = ProgressRecorder(context.database, run_id)
     try:
-        stats = func(context) or {}
+        stats = func(recorder.wrapping(context)) or {}
     except DomainError as exc:
         status, error = ERROR, exc.detail
         logger.warning("job %s failed: %s", name, exc.detail)
     except Exception as exc:  # a job's crash is recorded, never propagated into the scheduler
         status, error = ERROR, f"{type(exc).__name__}: {exc}"
         logger.exception("job %s crashed", name)
+    finally:
+        recorder.stop()
     finished_at = clock.now()
     duration = time.perf_counter() - started
     with context.database.session() as session:
@@ -192,6 +198,71 @@ def run_locked(name: str, func: JobFunc, context: JobContext) -> JobOutcome:
         error=error,
         stats=stats,
     )
+
+
+# A running job's latest progress is written to its row (stats["progress"]) at most this often.
+PROGRESS_WRITE_INTERVAL_S = 1.0
+
+
+class ProgressRecorder:
+    """Keeps a running job's latest `progress(done, total, label)` in its job_runs row, for whoever
+    watches (the dashboard, another replica). A thread of its own writes it, so the job never waits
+    on the database: on SQLite the job itself may hold the write lock while it reports."""
+
+    def __init__(
+        self, database: Database, run_id: int, interval_s: float = PROGRESS_WRITE_INTERVAL_S
+    ) -> None:
+        self._database = database
+        self._run_id = run_id
+        self._interval_s = interval_s
+        self._latest: dict[str, Any] | None = None
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def wrapping(self, context: JobContext) -> JobContext:
+        """`context` whose progress callback also reaches this recorder (the caller's still runs)."""
+        caller = progress_of(context)
+
+        def progress(done: int, total: int, label: str) -> None:
+            caller(done, total, label)
+            self(done, total, label)
+
+        return replace(context, progress=progress)
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        with self._guard:
+            self._latest = {"done": done, "total": total, "label": label[:200]}
+            if self._writer is None:  # most runs never report progress: no thread for them
+                self._writer = threading.Thread(target=self._write_loop, name="job-progress", daemon=True)
+                self._writer.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        if self._writer is not None:
+            self._writer.join()
+
+    def _write_loop(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            with self._guard:
+                latest = self._latest
+            if latest is None or self._stopped.is_set():
+                continue
+            try:
+                with self._database.session() as session:
+                    session.execute(
+                        update(JobRun)
+                        .where(JobRun.id == self._run_id, JobRun.status == RUNNING)
+                        .values(stats={"progress": latest})
+                    )
+            except Exception:  # progress is a courtesy: the job goes on without it
+                logger.debug("could not record progress of run %s", self._run_id, exc_info=True)
+            self._stopped.wait(self._interval_s)
 
 
 def mark_abandoned_runs(session: Session, *, job: str, lock: NamedLock) -> int:
