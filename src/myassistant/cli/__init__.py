@@ -133,4 +133,4 @@ def run_job_command(
 
 
 # Each module adds its commands to `app` (or `peer_app`); the order here is the order of --help.
-from myassistant.cli import service, news, market, models, signals, notify, peers, demo  # noqa: E402, F401, I001
+from myassistant.cli import service, news, market, models, signals, notify, peers, demo, dashboard  # noqa: E402, F401, I001

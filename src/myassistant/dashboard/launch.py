@@ -1,0 +1,65 @@
+"""How `myassistant dashboard` and the demo start Streamlit: the app file shipped in the package,
+on loopback, headless, and with nothing that reaches the internet (no usage statistics)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+
+from myassistant.dashboard import APP_FILE
+
+DEFAULT_PORT = 8501
+LOOPBACK = "127.0.0.1"
+# The same options as environment variables, so a bare `streamlit run <app.py>` started from this
+# environment behaves alike.
+QUIET_ENV = {
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    "STREAMLIT_SERVER_HEADLESS": "true",
+    "STREAMLIT_GLOBAL_DEVELOPMENT_MODE": "false",
+}
+
+
+def command(*, port: int = DEFAULT_PORT, api: str | None = None) -> list[str]:
+    """The `streamlit run` command line; `api` is passed to the app as `--api URL`."""
+    line = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.address",
+        LOOPBACK,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "minimal",
+        "--theme.base",
+        "light",
+    ]
+    return line + (["--", "--api", api] if api else [])
+
+
+def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {**(os.environ if base is None else base), **QUIET_ENV}
+
+
+def url(port: int = DEFAULT_PORT) -> str:
+    return f"http://{LOOPBACK}:{port}"
+
+
+def start(
+    *, port: int = DEFAULT_PORT, api: str | None = None, quiet: bool = False
+) -> subprocess.Popen[bytes]:
+    """Streamlit in a child process (stopped by the caller); `quiet` drops its console output."""
+    output = subprocess.DEVNULL if quiet else None
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments, no shell
+        command(port=port, api=api), env=environment(), stdout=output, stderr=output
+    )
