@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ CONNECTION_KEY = "connection"
 LANG_KEY = "lang"
 DEFAULT_LANG_KEY = "default_lang"
 FLASH_PREFIX = "flash:"
+FLASH_SECONDS = 8.0
 PENDING_PREFIX = "pending:"
 
 
@@ -80,16 +82,19 @@ def perform(key: str, call: Callable[[], Any], success: str | Callable[[Any], st
         show_error(exc)
         return None
     message = success(answer) if callable(success) else success
-    st.session_state[FLASH_PREFIX + key] = message
+    st.session_state[FLASH_PREFIX + key] = (message, time.monotonic() + FLASH_SECONDS)
     st.rerun()
     return answer  # not reached: st.rerun() stops this run
 
 
 def flash(key: str) -> None:
-    """The message a change under `key` left for this rerun, shown once."""
-    message = st.session_state.pop(FLASH_PREFIX + key, None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
+    """The message a change under `key` left, shown for FLASH_SECONDS (a page may rerun itself at once,
+    e.g. Automation when the run it started has already finished)."""
+    message, until = st.session_state.get(FLASH_PREFIX + key) or ("", 0.0)
+    if time.monotonic() > until:
+        st.session_state.pop(FLASH_PREFIX + key, None)
+        return
+    st.success(message, icon=":material/check_circle:")
 
 
 def action_button(

@@ -1,6 +1,6 @@
 """Automation: a button for every job and action with its parameters, live progress, the run history.
 
-API calls: /automation/status, /automation/runs (and again every POLL_S seconds while a run runs).
+API calls: /automation/status, /automation/runs (again every POLL_S seconds while a run runs).
 Every button starts its run in the background (`wait: false`), so the page never waits for a job.
 """
 
@@ -17,6 +17,7 @@ from myassistant.dashboard.widgets import action_button, api, optional_number, r
 
 POLL_S = 2.0
 HISTORY = 50
+WATCH_KEY = "automation:watch"  # set when this page started a run: poll until nothing runs
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,9 @@ def render() -> None:
     client = api()
     status = client.get("/automation/status")
     st.caption(_scheduler_line(status))
-    runs: list[dict[str, Any]] = client.get("/automation/runs", {"limit": HISTORY})
-    running = any(run["status"] == "running" for run in runs)
+    running = st.session_state.get(WATCH_KEY) or any(
+        (job["last_run"] or {}).get("status") == "running" for job in status["jobs"]
+    )
     jobs, actions = st.columns(2)
     with jobs:
         st.subheader(t("automation.jobs"))
@@ -74,7 +76,7 @@ def render() -> None:
         st.subheader(t("automation.actions"))
         for name, params in ACTIONS.items():
             _runner("action", name, t(f"action.{name}"), params, None)
-    st.fragment(run_every=POLL_S if running else None)(_live_runs)(running)
+    st.fragment(run_every=POLL_S if running else None)(_live_runs)(bool(running))
 
 
 def _scheduler_line(status: dict[str, Any]) -> str:
@@ -97,10 +99,16 @@ def _runner(
             key: value for key, value in values.items() if value is not None
         }
         client = api()
+
+        def start() -> Any:
+            answer = client.post("/automation/run", body)
+            st.session_state[WATCH_KEY] = True  # poll until it has finished
+            return answer
+
         action_button(
             t("automation.run", name=name),
             f"automation:{kind}:{name}",
-            lambda: client.post("/automation/run", body),
+            start,
             t("run.started", job=name),
             primary=True,
         )
@@ -125,6 +133,7 @@ def _live_runs(was_running: bool) -> None:
     runs: list[dict[str, Any]] = api().get("/automation/runs", {"limit": HISTORY}, fresh=True)
     active = [run for run in runs if run["status"] == "running"]
     if was_running and not active:
+        st.session_state[WATCH_KEY] = False
         st.rerun()  # the last run just ended: redraw the whole page (statuses) and stop polling
     st.subheader(t("automation.running", count=len(active)))
     for run in active:

@@ -132,6 +132,7 @@ def _scheduler(status: dict[str, Any]) -> None:
             {
                 "name": job["name"],
                 "next_run": when(job["next_run"]),
+                "last_run": f"#{last['id']}" if last else "—",
                 "last_status": last.get("status", "—"),
                 "last_started": when(last.get("started_at")),
                 "duration": last.get("stats", {}).get("duration_s"),
@@ -143,12 +144,24 @@ def _scheduler(status: dict[str, Any]) -> None:
         {
             "name": t("col.job"),
             "next_run": t("col.next_run"),
+            "last_run": t("col.last_run"),
             "last_status": t("col.status"),
             "last_started": t("col.started"),
             "duration": t("col.duration_s"),
             "error": t("col.error"),
         },
+        key="overview:jobs",
     )
+    client = api()
+    pick, run = st.columns([2, 1], vertical_alignment="bottom")
+    job = pick.selectbox(t("overview.run_job"), [j["name"] for j in status["jobs"]], key="overview:job")
+    with run:
+        action_button(
+            t("overview.run_now"),
+            "overview:run",
+            lambda: client.post("/automation/run", {"job": job, "wait": False}),
+            t("run.started", job=job),
+        )
 
 
 def _problems(status: dict[str, Any], health: list[dict[str, Any]]) -> None:

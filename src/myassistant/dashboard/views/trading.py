@@ -100,6 +100,7 @@ def _positions(positions: list[dict[str, Any]]) -> None:
         },
     )
     if not positions:
+        flash("trading:close")  # the message of the close that just emptied the list
         return
     client = api()
     keys = [f"{p['exchange']} {p['symbol']}" for p in positions]
