@@ -45,7 +45,7 @@ def _traces(figure: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _table(app, column: str, nth: int = 0):  # type: ignore[no-untyped-def]
     """The `nth` table on the page that has `column`."""
-    return [frame.value for frame in app.dataframe if column in frame.value.columns][nth]
+    return [table.value for table in [*app.dataframe, *app.table] if column in table.value.columns][nth]
 
 
 def _wait_for(condition, timeout_s: float = 30.0) -> Any:  # type: ignore[no-untyped-def]

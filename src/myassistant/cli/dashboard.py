@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import typer
 
 from myassistant.cli import app, console, load_settings
@@ -23,11 +21,4 @@ def dashboard(
     settings = load_settings()
     target = connection_from(["--api", api] if api else [], settings).base_url
     console.print(f"dashboard on {launch.url(port)} for the service at {target}", soft_wrap=True)
-    try:
-        completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments, no shell
-            launch.command(port=port, api=target), env=launch.environment(), check=False
-        )
-    except KeyboardInterrupt:
-        return
-    if completed.returncode not in (0, -2, 130):  # Ctrl+C ends Streamlit with SIGINT
-        raise typer.Exit(code=completed.returncode)
+    launch.run_here(port=port, api=target)

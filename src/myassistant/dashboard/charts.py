@@ -18,9 +18,13 @@ BUY_COLOR, BLOCKED_COLOR, FLAT_COLOR = "#1a9850", "#f46d43", "#8c8c8c"
 Rows = Sequence[Mapping[str, Any]]
 
 
-def frame(rows: Rows, *, time_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """A DataFrame of API rows with the named ISO time columns parsed (UTC)."""
-    table = pd.DataFrame(list(rows))
+OHLCV = ("ts", "open", "high", "low", "close", "volume")
+
+
+def frame(rows: Rows, *, time_columns: Sequence[str] = (), columns: Sequence[str] = ()) -> pd.DataFrame:
+    """A DataFrame of API rows with the named ISO time columns parsed (UTC); `columns` are there
+    even when `rows` is empty."""
+    table = pd.DataFrame(list(rows), columns=list(columns) or None)
     for column in time_columns:
         if column in table:
             table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601")

@@ -22,11 +22,13 @@ QUIET_ENV = {
 
 
 def command(*, port: int = DEFAULT_PORT, api: str | None = None) -> list[str]:
-    """The `streamlit run` command line; `api` is passed to the app as `--api URL`."""
+    """`python -m streamlit run ...` for a child process."""
+    return [sys.executable, "-m", "streamlit", *arguments(port=port, api=api)]
+
+
+def arguments(*, port: int = DEFAULT_PORT, api: str | None = None) -> list[str]:
+    """`streamlit`'s arguments: `run <app.py>` and its options; `api` reaches the app as `--api URL`."""
     line = [
-        sys.executable,
-        "-m",
-        "streamlit",
         "run",
         str(APP_FILE),
         "--server.address",
@@ -53,6 +55,16 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def url(port: int = DEFAULT_PORT) -> str:
     return f"http://{LOOPBACK}:{port}"
+
+
+def run_here(*, port: int = DEFAULT_PORT, api: str | None = None) -> None:
+    """Streamlit in this process, as `streamlit run` would (Ctrl+C or a terminate stop it, no child
+    left behind); exits the process when Streamlit stops."""
+    from streamlit.web import cli as streamlit_cli
+
+    os.environ.update(QUIET_ENV)
+    sys.argv = ["streamlit", *arguments(port=port, api=api)]
+    streamlit_cli.main(prog_name="streamlit")
 
 
 def start(

@@ -134,13 +134,23 @@ def confirmed_button(
 # --- values ------------------------------------------------------------------------------------
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str], *, key: str | None = None) -> None:
-    """`rows` as a table of `columns` (API field → header); an empty list says so."""
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Mapping[str, str],
+    *,
+    key: str | None = None,
+    static: bool = False,
+) -> None:
+    """`rows` as a table of `columns` (API field → header); an empty list says so. `static`: a plain
+    HTML table (short lists, text a browser can select) instead of the scrollable, sortable grid."""
     if not rows:
         st.caption(t("table.empty"))
         return
     shown = pd.DataFrame([{header: row.get(field) for field, header in columns.items()} for row in rows])
-    st.dataframe(shown, hide_index=True, key=key)
+    if static:
+        st.table(shown, hide_index=True)
+    else:
+        st.dataframe(shown, hide_index=True, key=key)
 
 
 def when(value: str | None) -> str:

@@ -27,8 +27,13 @@ def render() -> None:
         st.info(t("markets.empty_watchlist"))
         return
     pairs = {f"{e['exchange']} {e['symbol']}": e for e in watchlist}
+    names = list(pairs)
+    asked = st.query_params.get("pair")  # a link or bookmark to one pair: ?pair=bybit BTC/USDT
+    if asked in pairs and "markets:pair" not in st.session_state:
+        st.session_state["markets:pair"] = asked
     left, right = st.columns([3, 1])
-    chosen = left.selectbox(t("markets.pair"), list(pairs), key="markets:pair")
+    chosen = left.selectbox(t("markets.pair"), names, key="markets:pair")
+    st.query_params["pair"] = chosen
     bars_wanted = right.selectbox(t("markets.bars"), BAR_CHOICES, index=1, key="markets:bars")
     entry = pairs[chosen]
     prices = _prices(entry, bars_wanted)
@@ -37,7 +42,7 @@ def render() -> None:
     )
     timeframe = prices["timeframe"] or (events[0]["timeframe"] if events else "")
     events = [e for e in events if e["timeframe"] == timeframe]
-    bars = charts.frame(prices["bars"], time_columns=["ts"])
+    bars = charts.frame(prices["bars"], time_columns=["ts"], columns=charts.OHLCV)
     if bars.empty:
         st.info(t("markets.no_prices", pair=chosen))
     shown_events = _in_window(charts.frame(events, time_columns=["bar_dt"]), bars)

@@ -150,7 +150,7 @@ def _scheduler(status: dict[str, Any]) -> None:
             "duration": t("col.duration_s"),
             "error": t("col.error"),
         },
-        key="overview:jobs",
+        static=True,
     )
     client = api()
     pick, run = st.columns([2, 1], vertical_alignment="bottom")
