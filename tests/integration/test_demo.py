@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import httpx
@@ -72,15 +73,29 @@ def test_demo_keeps_its_own_database_unless_told_otherwise(make_settings) -> Non
 
 @pytest.mark.slow
 @pytest.mark.skipif(using_postgres(), reason="the demo's own database is SQLite")
-def test_demo_command_runs_the_pipeline_then_serves(tmp_path) -> None:
-    port = free_port()
-    command = ("demo", "--port", str(port), "--pairs", "1")
+def test_demo_command_runs_the_pipeline_then_serves_the_api_and_the_dashboard(tmp_path) -> None:
+    port, dashboard_port = free_port(), free_port()
+    command = ("demo", "--port", str(port), "--pairs", "1", "--dashboard-port", str(dashboard_port))
     with serving_cli(
         *command, port=port, cwd=tmp_path, start_timeout_s=120, poll_s=0.5, stop_timeout_s=30
     ) as demo_process:
         events = httpx.get(f"http://127.0.0.1:{port}/signals/recent").json()
-        assert len(events) == 1
+        assert len(events) == demo.CATCH_UP_BARS + 1  # one pair, every bar close of the walk
         assert (tmp_path / "data" / "demo.db").exists()
+        deadline = time.monotonic() + 60
+        health = ""
+        while health != "ok" and time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health", timeout=1).text
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert health == "ok"
     output = demo_process.output
-    assert "telegram: 1 messages delivered" in output
+    assert (
+        f"telegram: {sum(e['final_signal'] == 'buy' or e['blocked'] for e in events)} messages delivered"
+        in output
+    )
     assert "make_signals   ok" in output
+    assert f"dashboard: http://127.0.0.1:{dashboard_port}" in output
+    with pytest.raises(httpx.TransportError):  # stopped with the demo
+        httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health", timeout=1)
