@@ -106,24 +106,28 @@ def test_the_dashboard_in_a_browser_runs_a_job_and_charts_a_pair(
         page.get_by_role("heading", name="Overview", exact=True).wait_for(timeout=30_000)
         page.get_by_text(re.compile(r"Today's signals \(\d+\)")).wait_for(timeout=30_000)
         page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-        before = _last_run(page, "discover_watchlist")
+        before = _last_run(page, "analyze_news")
         assert re.fullmatch(r"#\d+", before)
         _shot(page, "overview", tmp_path)
 
-        page.get_by_role("button", name="Run now").click()  # the job chosen first: discover_watchlist
-        page.get_by_text("discover_watchlist started; follow it on the Automation page.").wait_for(
-            timeout=30_000
-        )
+        job = page.get_by_role("combobox", name="Job")
+        job.scroll_into_view_if_needed()
+        job.click()
+        job.press_sequentially("analyze_news")
+        page.get_by_role("option").filter(has_text=re.compile("^analyze_news$")).wait_for(timeout=30_000)
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Run now").click()
+        page.get_by_text("analyze_news started; follow it on the Automation page.").wait_for(timeout=30_000)
         deadline = time.monotonic() + 30
-        while _last_run(page, "discover_watchlist") == before and time.monotonic() < deadline:
+        while _last_run(page, "analyze_news") == before and time.monotonic() < deadline:
             page.reload()
             page.get_by_role("heading", name="Overview", exact=True).wait_for(timeout=30_000)
             page.locator("table").first.wait_for(timeout=30_000)
-        after = _last_run(page, "discover_watchlist")
-        runs = httpx.get(f"{demo_api.url}/automation/runs", params={"job": "discover_watchlist"}).json()
+        after = _last_run(page, "analyze_news")
+        runs = httpx.get(f"{demo_api.url}/automation/runs", params={"job": "analyze_news"}).json()
         assert after == f"#{runs[0]['id']}" != before and runs[0]["source"] == "api"
 
-        page.goto(f"{dashboard_url}/markets?pair=bybit%20SOL/USDT")  # a learnable pair; ADA is first now
+        page.goto(f"{dashboard_url}/markets?pair=bybit%20SOL/USDT")  # the learnable pair, not the first
         page.get_by_role("heading", name="Markets & signals", exact=True).wait_for(timeout=30_000)
         chart = page.locator(".js-plotly-plot").first
         chart.wait_for(timeout=30_000)
