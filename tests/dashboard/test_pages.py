@@ -142,7 +142,9 @@ def test_markets_chart_marks_buys_vetoes_and_flats_and_explains_the_chosen_signa
     assert _values(traces["Probability"]["y"]) == pytest.approx([0.8, 0.8])
     # The newest signal is chosen first: the vetoed BUY, with the filter that vetoed it.
     shown = texts_of(app)
-    assert "Signal: BUY blocked" in shown and "Forward return after costs: not known yet" in shown
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Signal"] == "BUY blocked" and metrics["Forward return after costs"] == "not known yet"
+    assert metrics["Probability"] == "0.800" and metrics["Threshold"] == "0.500"
     assert "Blocked by 1 filter(s):" in shown
     reasons = _table(app, "Filter")
     [reason] = blocked.note["risk"]["reasons"]
@@ -151,7 +153,8 @@ def test_markets_chart_marks_buys_vetoes_and_flats_and_explains_the_chosen_signa
     # Choosing the traded BUY shows its own explanation.
     app.selectbox(key="markets:signal").select(bought.id).run()
     shown = texts_of(app)
-    assert "Signal: BUY" in shown and "Every filter passed." in shown
+    assert {metric.label: metric.value for metric in app.metric}["Signal"] == "BUY"
+    assert "Every filter passed." in shown
     features = _table(app, "Feature")
     top = bought.note["explanation"]["top_features"]
     assert list(features["Feature"]) == [row["feature"] for row in top] and len(top) > 0
@@ -164,7 +167,8 @@ def test_markets_shows_flats_for_the_other_pair(api) -> None:
     app.selectbox(key="markets:pair").select("bybit ETH/USDT").run()
     traces = _traces(_plotly(app))
     assert set(traces) == {"Price", "FLAT", "Probability", "Threshold"}
-    assert len(_values(traces["FLAT"]["x"])) == 2 and "Signal: FLAT" in texts_of(app)
+    assert len(_values(traces["FLAT"]["x"])) == 2
+    assert {metric.label: metric.value for metric in app.metric}["Signal"] == "FLAT"
     assert "A FLAT signal is never filtered." in texts_of(app)
 
 
