@@ -52,12 +52,15 @@ def unauthorized_text(token_set: bool) -> str:
     return t("api.token_wrong") if token_set else t("api.token_missing")
 
 
-def show_error(exc: ApiError) -> None:
-    """An API refusal where it happened: its `detail`, or the token message for a 401."""
+def error_text(exc: ApiError) -> str:
+    """An API refusal in words: its `detail`, or what is wrong with the token for a 401."""
     if isinstance(exc, Unauthorized):
-        st.error(unauthorized_text(api().connection.token is not None), icon=":material/key:")
-        return
-    st.error(t("api.error", status=exc.status, detail=exc.detail), icon=":material/error:")
+        return unauthorized_text(api().connection.token is not None)
+    return t("api.error", status=exc.status, detail=exc.detail)
+
+
+def show_error(exc: ApiError) -> None:
+    st.error(error_text(exc), icon=":material/error:")
 
 
 def run_page(render: Callable[[], None]) -> None:
@@ -73,28 +76,33 @@ def run_page(render: Callable[[], None]) -> None:
 # --- actions -----------------------------------------------------------------------------------
 
 
-def perform(key: str, call: Callable[[], Any], success: str | Callable[[Any], str]) -> Any:
-    """Run a change; on success rerun the page (fresh data) with `success` shown at the control,
-    on refusal show the API's detail right here. Returns the answer, or None when refused."""
+def perform(key: str, call: Callable[[], Any], success: str | Callable[[Any], str]) -> None:
+    """Run a change, then rerun the page (fresh data) with its outcome under the control: `success`,
+    or the API's refusal (`flash(key)` shows it)."""
     try:
         answer = call()
     except ApiError as exc:
-        show_error(exc)
-        return None
-    message = success(answer) if callable(success) else success
-    st.session_state[FLASH_PREFIX + key] = (message, time.monotonic() + FLASH_SECONDS)
+        _remember(key, "error", error_text(exc))
+    else:
+        _remember(key, "success", success(answer) if callable(success) else success)
     st.rerun()
-    return answer  # not reached: st.rerun() stops this run
+
+
+def _remember(key: str, kind: str, message: str) -> None:
+    st.session_state[FLASH_PREFIX + key] = (kind, message, time.monotonic() + FLASH_SECONDS)
 
 
 def flash(key: str) -> None:
-    """The message a change under `key` left, shown for FLASH_SECONDS (a page may rerun itself at once,
-    e.g. Automation when the run it started has already finished)."""
-    message, until = st.session_state.get(FLASH_PREFIX + key) or ("", 0.0)
+    """The outcome of the change sent under `key`, shown for FLASH_SECONDS: a page may rerun itself at
+    once (Automation, when the run it follows has ended) and must not lose it."""
+    kind, message, until = st.session_state.get(FLASH_PREFIX + key) or ("", "", 0.0)
     if time.monotonic() > until:
         st.session_state.pop(FLASH_PREFIX + key, None)
         return
-    st.success(message, icon=":material/check_circle:")
+    if kind == "error":
+        st.error(message, icon=":material/error:")
+    else:
+        st.success(message, icon=":material/check_circle:")
 
 
 def action_button(
