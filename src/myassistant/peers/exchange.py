@@ -17,9 +17,9 @@ log price += `0.25 × daily volatility × sin(2π t / 6 h + phase)`, the phases 
 Over the default 12-bar (3 h) horizon of 15 m bars that moves the forward return by up to ±2 × the
 amplitude, about 1.4 standard deviations of the walk's own 3 h noise, and the phase is a function of
 the time of day (6 h divides 24 h) and of the recent returns, both model features: a model trained on
-these pairs earns a test AUC well above the model policy's 0.55, and signals BUY on the rising half of
-each cycle. Every other market stays a pure random walk (its bars are exactly what they were without
-the regime); see `Cycle`.
+these pairs earns a test AUC well above the model policy's 0.55 (the phase alone ranks the forward
+returns with an AUC of about 0.87) and signals BUY ahead of each rise. Every other market stays a
+pure random walk (its bars are exactly what they were without the regime); see `Cycle`.
 
 Faults (429 with Retry-After, 5xx, slow answers, unknown symbol, missing candles) are injected
 through `ExchangePeer.inject` / `add_hole`.
