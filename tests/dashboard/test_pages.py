@@ -407,6 +407,13 @@ def test_a_missing_or_wrong_token_is_named_at_the_control(database, make_setting
         assert _get(guarded, "/memory") == []
 
 
+def test_the_language_starts_as_ui_lang_says(api, monkeypatch) -> None:
+    monkeypatch.setenv("UI_LANG", "ru")
+    app = open_page(api, "trading")
+    assert app.title[0].value == "Бумажная торговля"
+    assert app.sidebar.selectbox[0].value == "ru"
+
+
 def test_the_language_switch_translates_the_page(api) -> None:
     app = open_page(api)
     app.sidebar.selectbox[0].select("ru").run()
