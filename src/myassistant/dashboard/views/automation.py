@@ -137,7 +137,8 @@ def _live_runs(was_running: bool) -> None:
         st.rerun()  # the last run just ended: redraw the whole page (statuses) and stop polling
     st.subheader(t("automation.running", count=len(active)))
     for run in active:
-        progress = (run.get("stats") or {}).get("progress") or {}
+        # `progress` of the run (the API's in-process board), else the one kept in its stats.
+        progress = run.get("progress") or (run.get("stats") or {}).get("progress") or {}
         total, done = progress.get("total") or 0, progress.get("done") or 0
         label = t(
             "automation.progress", job=run["job"], source=run["source"], started=when(run["started_at"])
