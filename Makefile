@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 LINT_DIRS := $(wildcard src tests bench migrations dashboard)
 
-.PHONY: run demo test lint format migrate
+.PHONY: run demo dashboard test lint format migrate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ run: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/myassistant demo
+
+dashboard: $(VENV)/.installed
+	$(BIN)/myassistant dashboard
 
 migrate: $(VENV)/.installed
 	$(BIN)/myassistant migrate

@@ -40,6 +40,7 @@ pytest_plugins = [
     "tests.fixtures.news_peer",
     "tests.fixtures.exchange_peer",
     "tests.fixtures.browser",
+    "tests.fixtures.dashboard",
 ]
 
 

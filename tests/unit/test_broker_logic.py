@@ -104,3 +104,13 @@ def test_optional_exits(price: Decimal, bars: int, settings: BrokerSettings, exp
         holding=holding, price=price, bars_held=bars, horizon_steps=12, settings=settings
     )
     assert check.reason == expected
+
+
+def test_an_order_beyond_what_the_ledger_holds_is_refused_not_crashed() -> None:
+    """Found by the ledger property test: cash grown past 1e20 made quantize raise InvalidOperation."""
+    settings = logic.BrokerSettings()
+    with pytest.raises(logic.AmountTooLarge, match="beyond what the ledger holds"):
+        logic.plan_buy(cash=Decimal("1e24"), price=Decimal("0.01"), settings=settings)
+    holding = logic.Holding(qty=Decimal("1e15"), avg_price=Decimal("0.01"), cost_basis=Decimal("1e13"))
+    with pytest.raises(logic.AmountTooLarge):
+        logic.plan_sell(holding=holding, price=Decimal("100000"), settings=settings)

@@ -32,6 +32,7 @@ from myassistant.api.routes import (
 from myassistant.api.security import require_token_for_mutations
 from myassistant.bot.poller import start_in_service
 from myassistant.catalog import action_table, job_table, task_table
+from myassistant.catalog.first_run import start_first_run_discovery
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import setup_logging
@@ -39,6 +40,8 @@ from myassistant.jobs.runner import JobLocks
 from myassistant.jobs.scheduler import Scheduler
 
 logger = logging.getLogger("myassistant.api")
+# Shutdown waits this long for a first-run discovery still talking to the exchange.
+FIRST_RUN_JOIN_S = 30.0
 
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
@@ -88,11 +91,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     for line in diagnostics.boot_lines():
         logger.info(line)
     settings: Settings = app.state.settings
+    first_run = None
     if settings.scheduler_enabled:
         app.state.scheduler = Scheduler(
             database=app.state.db, settings=settings, jobs=app.state.jobs, locks=app.state.job_locks
         )
         app.state.scheduler.start()
+        first_run = start_first_run_discovery(app.state.db, settings, app.state.job_locks)
     if settings.telegram_bot_enabled:
         app.state.bot = start_in_service(
             database=app.state.db, settings=settings, scheduler=lambda: app.state.scheduler
@@ -104,6 +109,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.bot.shutdown()
         if app.state.scheduler is not None:
             app.state.scheduler.shutdown()
+        if first_run is not None:
+            first_run.join(FIRST_RUN_JOIN_S)
         if app.state.owns_db:
             app.state.db.dispose()
 

@@ -5,6 +5,7 @@ below is the order of `--help`.
 """
 
 from myassistant.cli import (
+    dashboard,
     demo,
     market,
     models,
@@ -20,6 +21,7 @@ from myassistant.cli.common import app
 
 __all__ = [
     "app",
+    "dashboard",
     "demo",
     "market",
     "models",

@@ -576,6 +576,16 @@ def list_watchlist(session: Session) -> list[WatchlistEntryRead]:
     return [WatchlistEntryRead.model_validate(row) for row in _entries(session)]
 
 
+def watchlist_never_set(session: Session) -> bool:
+    """No entry and no snapshot ever: nobody (user or discovery) has set the list yet.
+
+    Every change that leaves a list behind (discover, add, replace, remove) records a snapshot, so a
+    list the user emptied on purpose has one and counts as set.
+    """
+    has_entry = session.scalar(select(WatchlistEntry.id).limit(1)) is not None
+    return not has_entry and session.scalar(select(WatchlistSnapshot.id).limit(1)) is None
+
+
 def pairs_for_jobs(session: Session, *, settings: Settings) -> list[Pair]:
     """(exchange, symbol, timeframe, horizon_steps) for every watchlist entry, defaults filled in."""
     return [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Context, Decimal, localcontext
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +26,10 @@ from myassistant.trading.costs import (
 Side = Literal["buy", "sell"]
 ZERO = Decimal(0)
 # Stored precision (both backends keep 18 decimals); every stored amount is quantized to it.
+# What the ledger's columns hold (NUMERIC(38, 18) on PostgreSQL): an order beyond it is refused rather
+# than rounded or crashed; arithmetic runs with room to spare so quantizing never overflows first.
+MAX_AMOUNT = Decimal("1e19")
+WIDE = Context(prec=80)
 QTY_STEP = Decimal("1e-12")
 PRICE_STEP = Decimal("1e-12")
 MONEY_STEP = Decimal("1e-10")
@@ -88,8 +92,32 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(MONEY_STEP)
 
 
+class AmountTooLarge(ValueError):
+    """An order whose amounts the ledger cannot hold exactly."""
+
+
+def _within_ledger(fill: Fill) -> Fill:
+    for name in ("qty", "price", "fill_price", "notional", "fee", "cash_delta"):
+        if abs(getattr(fill, name)) >= MAX_AMOUNT:
+            raise AmountTooLarge(
+                f"the order's {name} {getattr(fill, name):.6g} is beyond what the ledger holds"
+            )
+    return fill
+
+
 def plan_buy(*, cash: Decimal, price: Decimal, settings: BrokerSettings) -> Fill:
     """Spend `position_pct` of cash, fee included, at the price plus slippage."""
+    with localcontext(WIDE):
+        return _within_ledger(_plan_buy(cash, price, settings))
+
+
+def plan_sell(*, holding: Holding, price: Decimal, settings: BrokerSettings) -> Fill:
+    """Sell the whole holding at the price minus slippage; PnL is net of every fee paid."""
+    with localcontext(WIDE):
+        return _within_ledger(_plan_sell(holding, price, settings))
+
+
+def _plan_buy(cash: Decimal, price: Decimal, settings: BrokerSettings) -> Fill:
     if price <= 0:
         raise ValueError(f"price must be positive, got {price}")
     price = price.quantize(PRICE_STEP)
@@ -102,8 +130,7 @@ def plan_buy(*, cash: Decimal, price: Decimal, settings: BrokerSettings) -> Fill
     return Fill("buy", qty, price, fill_price, notional, order_fee, -(notional + order_fee))
 
 
-def plan_sell(*, holding: Holding, price: Decimal, settings: BrokerSettings) -> Fill:
-    """Sell the whole holding at the price minus slippage; PnL is net of every fee paid."""
+def _plan_sell(holding: Holding, price: Decimal, settings: BrokerSettings) -> Fill:
     if price <= 0:
         raise ValueError(f"price must be positive, got {price}")
     price = price.quantize(PRICE_STEP)

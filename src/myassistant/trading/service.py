@@ -98,7 +98,10 @@ def buy_for_signal(
     existing = _order_for_event(session, signal_event_id)
     if existing is not None:
         return OrderRead.model_validate(existing)
-    fill = logic.plan_buy(cash=account.cash, price=price, settings=broker_settings(session))
+    try:
+        fill = logic.plan_buy(cash=account.cash, price=price, settings=broker_settings(session))
+    except logic.AmountTooLarge as exc:
+        raise InvalidInput(str(exc)) from None
     if fill.qty <= 0:
         return None
     order = _record(
@@ -138,7 +141,10 @@ def close_position(
             f"no stored price for {symbol} on {exchange} {position.timeframe}; fetch prices first"
         )
     holding = _holding(position)
-    fill = logic.plan_sell(holding=holding, price=quote.price, settings=broker_settings(session))
+    try:
+        fill = logic.plan_sell(holding=holding, price=quote.price, settings=broker_settings(session))
+    except logic.AmountTooLarge as exc:
+        raise InvalidInput(str(exc)) from None
     order = _record(
         session,
         account,
