@@ -2,8 +2,9 @@
 
 The database: 20 watchlist pairs x 1 year of 15-minute bars (700,800 bars), 50,000 articles (the last
 30 days, annotated and tagged), 100,000 signal events (every pair at every close of the last 52 days:
-the report's day has all 1,920 of its events), paper orders, nightly model runs and promotions, and
-the job runs of the same 52 days. Written with bulk inserts (the price store's fast path for bars).
+the report's day has all 1,920 of its events), paper orders, nightly model runs and promotions, the
+job runs of the same 52 days and four replays a day (what-ifs over 100 pairs among them). Written
+with bulk inserts (the price store's fast path for bars).
 
 Figures, each next to the reference measured in the same run:
   - build time (targets < 3 s): cold (the first build in the process: matplotlib and the template
@@ -47,6 +48,7 @@ from myassistant.market import store  # noqa: E402
 from myassistant.market.schemas import WatchlistEntryIn  # noqa: E402
 from myassistant.ml.tables import ActiveModel, ModelPromotion, ModelRun  # noqa: E402
 from myassistant.news.tables import Article, ArticleAnnotation, ArticleTag, Feed  # noqa: E402
+from myassistant.replay.tables import Replay  # noqa: E402
 from myassistant.reports import service  # noqa: E402
 from myassistant.signals.tables import SignalEvent  # noqa: E402
 from myassistant.trading.logic import AccountState, BrokerSettings, apply_fill, plan_buy, plan_sell  # noqa: E402
@@ -337,6 +339,97 @@ def fill_models_and_jobs(database: Database, rng: np.random.Generator) -> None:
     print(f"  {len(runs):,} model runs and promotions, {len(job_rows):,} job runs")
 
 
+def _replay_metrics(rng: np.random.Generator, pairs: int, *, what_if: bool) -> dict[str, Any]:
+    """Metrics shaped as replay.service stores them: side A, per pair, open positions (and the what-if)."""
+    side = {
+        "initial_equity": 10_000.0,
+        "final_equity": float(10_000 * (1 + rng.normal(0, 0.05))),
+        "total_return": float(rng.normal(0, 0.05)),
+        "sharpe": float(rng.normal(0, 2)),
+        "max_drawdown": float(rng.uniform(0, 0.2)),
+        "trades": int(rng.integers(0, 500)),
+        "win_rate": float(rng.uniform(0.3, 0.7)),
+        "mean_trade_return": float(rng.normal(0, 0.01)),
+        "exposure": float(rng.uniform(0, 1)),
+        "buy_and_hold_return": float(rng.normal(0, 0.1)),
+        "decisions": 2880 * pairs,
+        "buys": 300,
+        "vetoes": 120,
+        "vetoes_mean_forward_return": -0.001,
+        "vetoes_total_forward_return": -0.12,
+        "oos_auc": float(rng.uniform(0.48, 0.6)),
+        "orders": 600,
+        "fees_paid": 61.2,
+        "realized_pnl": 42.0,
+        "open_positions": 2,
+    }
+    per_pair = {
+        f"P{p:03d}/USDT": {
+            "bars": 2880,
+            "decisions": 2880,
+            "bars_without_model": 0,
+            "models_trained": 5,
+            "models_promoted": 3,
+            "training_s": 1.2,
+            "training_failures": [],
+            "oos_auc": 0.55,
+        }
+        for p in range(pairs)
+    }
+    metrics: dict[str, Any] = side | {"per_pair": per_pair, "open_positions_at_end": []}
+    if what_if:
+        blocked = {"count": 40, "forward_return_sum": -0.05, "forward_return_mean": -0.001}
+        metrics["what_if"] = {
+            "b": side | {"total_return": side["total_return"] - 0.01},
+            "total_return_difference": 0.01,
+            "blocked_only_by_a": blocked,
+            "blocked_only_by_b": blocked | {"count": 0},
+        }
+    return metrics
+
+
+def fill_replays(database: Database, rng: np.random.Generator) -> None:
+    """Four replays a day for 52 days: 20 watchlist pairs, or 100 pairs with a what-if; one failed."""
+    rows = []
+    for d in range(52):
+        day_start = END - timedelta(days=52 - d)
+        for n in range(4):
+            pairs = 100 if n % 2 else PAIRS
+            created = day_start + timedelta(hours=3 + 5 * n)
+            failed = n == 3
+            rows.append(
+                {
+                    "status": "failed" if failed else "succeeded",
+                    "mode": "walk_forward",
+                    "params": {
+                        "pairs": [
+                            {
+                                "exchange": "bybit",
+                                "symbol": f"P{p:03d}/USDT",
+                                "timeframe": "15m",
+                                "horizon_steps": 12,
+                            }
+                            for p in range(pairs)
+                        ],
+                        "start": (created - timedelta(days=30)).isoformat(),
+                        "end": created.isoformat(),
+                        "mode": "walk_forward",
+                        "run_id": None,
+                        "compare": {"risk_policy": {"enabled": False}} if pairs == 100 else None,
+                    },
+                    "metrics": {} if failed else _replay_metrics(rng, pairs, what_if=pairs == 100),
+                    "error": "TerminatedWorkerError: a worker died (token=abc123secret)" if failed else None,
+                    "job_run_id": None,
+                    "created_at": created,
+                    "started_at": created,
+                    "finished_at": created + timedelta(minutes=20),
+                }
+            )
+    with database.session() as session:
+        _chunks(session, Replay.__table__, rows)
+    print(f"  {len(rows):,} replays")
+
+
 @contextmanager
 def _database(postgres: str | None) -> Iterator[Database]:
     if postgres:
@@ -371,6 +464,7 @@ def main() -> None:
         fill_news(database, rng)
         fill_signals_and_orders(database, closes, rng)
         fill_models_and_jobs(database, rng)
+        fill_replays(database, rng)
         elapsed = time.perf_counter() - started
         print(f"  {PAIRS} pairs x {BARS:,} bars, {ARTICLES:,} articles; written in {elapsed:.1f} s")
 

@@ -8,16 +8,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from myassistant.reports import service
+from myassistant.replay import service as replay
+from myassistant.reports import logic, service
+from myassistant.reports.schemas import ReplayFigures
 from myassistant.reports.tables import Report
 from myassistant.trading.tables import PaperOrder
 from tests.fixtures.report import (
     ARTICLES,
     DAY_START,
+    PAIRS,
     REPORT_DAY,
     SCRIPT_HEADLINE,
     SECRET,
@@ -116,6 +120,133 @@ def test_every_section_shows_the_days_figures(database, settings, seeded, frozen
     assert "Broken &lt;b&gt;feed&lt;/b&gt;" in html
 
 
+class _Rows(HTMLParser):
+    """The text of every table row inside the element with the given id."""
+
+    def __init__(self, element_id: str) -> None:
+        super().__init__()
+        self.element_id, self.depth = element_id, 0
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ("br", "hr", "img", "meta", "link", "wbr") and (
+            self.depth or ("id", self.element_id) in attrs
+        ):
+            self.depth += 1
+        if self.depth and tag == "tr":
+            self.rows.append([])
+        elif self.depth and tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth and tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append("".join(self.cell).strip())
+            self.cell = None
+        if self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def _table_rows(html: str, element_id: str) -> list[list[str]]:
+    parser = _Rows(element_id)
+    parser.feed(html)
+    return parser.rows
+
+
+def _shown(side: dict) -> list[str]:
+    """A replay side's figures as the report writes them (en)."""
+    return [
+        f"{side['total_return'] * 100:+,.2f}%",
+        f"{side['buy_and_hold_return'] * 100:+,.2f}%",
+        f"{side['sharpe']:,.2f}",
+        f"{side['max_drawdown'] * 100:,.2f}%",
+        f"{side['win_rate'] * 100:,.1f}%",
+        str(side["trades"]),
+        f"{side['exposure'] * 100:,.1f}%",
+        f"{side['oos_auc']:,.3f}",
+    ]
+
+
+def test_the_days_replays_show_mode_window_pairs_status_and_both_what_if_sides(
+    database, settings, seeded
+) -> None:
+    html = service.build(database, settings=settings, day=REPORT_DAY, lang="en").path.read_text(
+        encoding="utf-8"
+    )
+    with database.session(write=False) as session:
+        section = service.replays_section(session, settings=settings, day=REPORT_DAY)
+        summary = service.summary_section(session, settings=settings, day=REPORT_DAY)
+        stored = {r.id: r for r in replay.list_(session)}
+    assert len(stored) == 3  # the one of the day before is left out
+    # Oldest first: queued the evening before and failed during the day, then the what-if.
+    failed, what_if = section.replays
+    assert (failed.id, what_if.id) == (seeded.failed_replay, seeded.what_if_replay)
+    assert (section.count, section.failed, section.more) == (2, 1, 0)
+
+    metrics = stored[what_if.id].metrics
+    a, b = metrics, metrics["what_if"]["b"]
+    assert what_if.status == "succeeded" and what_if.mode == "walk_forward"
+    assert what_if.pairs == [f"{symbol} 15m" for symbol in PAIRS] and what_if.what_if_changes == [
+        "risk_policy"
+    ]
+    assert (what_if.start, what_if.end) == (DAY_START - timedelta(hours=12), DAY_START + timedelta(hours=20))
+    for side, figures in ((a, what_if.figures), (b, what_if.what_if)):
+        assert figures.model_dump() == {name: side[name] for name in ReplayFigures.model_fields}
+    assert 0 < a["trades"] < b["trades"] and a["vetoes"] > 0  # the policy blocked BUYs the what-if took
+    # Buy-and-hold from the seeded bars alone: equal weights, first open to last close, 10 bp fee, 5 bp slip.
+    window = [
+        frame.loc[DAY_START - timedelta(hours=12) : DAY_START + timedelta(hours=20)]
+        for frame in seeded.prices.values()
+    ]
+    hold = (
+        np.mean([f["close"].iloc[-1] * 0.9995 * 0.999 / (f["open"].iloc[0] * 1.0005 * 1.001) for f in window])
+        - 1
+    )
+    assert what_if.figures.buy_and_hold_return == pytest.approx(hold, abs=1e-12)
+
+    rows = _table_rows(html, "replays")
+    assert rows[0] == [
+        "",
+        "Return after costs",
+        "Buy and hold",
+        "Sharpe",
+        "Max drawdown",
+        "Win rate",
+        "Trades",
+        "Exposure",
+        "Out-of-sample AUC",
+    ]
+    assert rows[1:] == [["Replay", *_shown(a)], ["What-if: other risk policy", *_shown(b)]]
+    assert f"Replay #{what_if.id} · walk-forward" in html
+    assert "Window 2026-01-13 12:00 → 2026-01-14 20:00 UTC (bar opens) · BTC/USDT 15m, ETH/USDT 15m" in html
+    assert f"Replay #{failed.id} · walk-forward" in html and failed.figures is None
+    assert failed.error is not None and failed.error.startswith("RuntimeError: exchange said 401")
+    assert SECRET not in html and SECRET in stored[failed.id].error  # redacted in the report only
+    assert f"Replay #{seeded.other_day_replay} " not in html
+
+    assert (summary.replays, summary.failed_replays) == (2, 1)
+    assert summary.latest_replay.id == what_if.id
+    line = logic.summary_lines(summary, "en")[-1]
+    assert (
+        line
+        == f"Replays 2 · failed 1 · #{what_if.id}: {_shown(a)[0]} after costs vs buy-and-hold {_shown(a)[1]}"
+    )
+
+
+def test_a_day_without_replays_says_so_and_keeps_them_out_of_the_summary(database, settings, seeded) -> None:
+    day = REPORT_DAY - timedelta(days=2)
+    html = service.build(database, settings=settings, day=day, lang="en").path.read_text(encoding="utf-8")
+    assert "Nothing yet: no replay ran this day." in html and '<div class="label">Replays</div>' not in html
+    with database.session(write=False) as session:
+        summary = service.summary_section(session, settings=settings, day=day)
+    assert summary.replays == 0 and summary.latest_replay is None
+    assert not any(line.startswith("Replays") for line in logic.summary_lines(summary, "en"))
+
+
 def test_an_empty_database_still_builds_a_report_saying_there_is_nothing_yet(
     database, settings, frozen_clock
 ) -> None:
@@ -126,6 +257,7 @@ def test_an_empty_database_still_builds_a_report_saying_there_is_nothing_yet(
         "Nothing yet: the watchlist is empty.",
         "Nothing yet: no signal event this day.",
         "Nothing yet: no paper account was open this day.",
+        "Nothing yet: no replay ran this day.",
         "Nothing yet: no job ran this day.",
     ):
         assert sentence in html
@@ -214,6 +346,4 @@ def test_report_texts_have_the_same_keys_in_both_languages() -> None:
 
 
 def test_the_day_is_yesterday_by_default(frozen_clock) -> None:
-    from myassistant.reports import logic
-
     assert logic.default_day(frozen_clock.now()) == date(2026, 1, 14)

@@ -31,9 +31,11 @@ def test_the_report_renders_from_its_file_alone_in_chromium(
             "Signals",
             "Paper account",
             "Models",
+            "Replays",
             "Jobs and feeds",
         ]
         assert page.get_by_text(SCRIPT_HEADLINE, exact=True).is_visible()  # the markup shows as text
+        assert page.locator("#replays tr").count() == 3  # the what-if: a header, both sides
         assert page.locator("svg.chart").count() == 4 and page.locator("svg.spark").count() == 2
         assert page.locator("svg.chart").first.bounding_box()["height"] > 100
         shot = tmp_path / "report.png"

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from myassistant.reports import logic
+from myassistant.reports.schemas import ReplayHeadline, ReplaysSection, SummarySection
 from myassistant.trading.logic import Fill
 
 DAY = datetime(2026, 1, 14, tzinfo=UTC)
@@ -102,3 +103,51 @@ def test_a_pairs_day_against_the_close_24_hours_before() -> None:
 def test_only_web_links_become_links() -> None:
     assert logic.web_link("https://news.test/a") and logic.web_link("HTTP://news.test/a")
     assert not logic.web_link("javascript:alert(1)") and not logic.web_link("data:text/html,x")
+
+
+def _replay(replay_id: int, status: str, metrics: dict, **params: object) -> logic.ReplayRow:
+    return logic.replay_row(
+        replay_id=replay_id,
+        status=status,
+        mode="fixed",
+        params={"pairs": [{"symbol": "BTC/USDT", "timeframe": "1h"}], "run_id": 7, **params},
+        metrics=metrics,
+        error="boom" if status == "failed" else None,
+        created_at=DAY,
+        finished_at=None if status == "queued" else DAY + timedelta(hours=replay_id),
+    )
+
+
+FIGURES = {
+    "total_return": 0.012,
+    "buy_and_hold_return": -0.03,
+    "sharpe": 1.4,
+    "max_drawdown": 0.02,
+    "win_rate": None,
+    "trades": 0,
+    "exposure": 0.0,
+    "oos_auc": 0.55,
+    "orders": 0,
+}
+
+
+def test_a_replay_row_shows_each_sides_figures_and_none_until_it_succeeds() -> None:
+    what_if = {**FIGURES, "total_return": -0.01}
+    done = _replay(2, "succeeded", {**FIGURES, "what_if": {"b": what_if}}, compare={"broker": {}})
+    assert done.figures is not None and done.what_if is not None
+    assert (done.figures.total_return, done.figures.trades, done.figures.win_rate) == (0.012, 0, None)
+    assert done.what_if.total_return == -0.01 and done.what_if_changes == ["broker"]
+    assert _replay(4, "succeeded", {**FIGURES, "what_if": {"b": what_if}}).what_if_changes == []
+    assert (done.run_id, done.pairs, done.start) == (7, ["BTC/USDT 1h"], None)
+    queued, failed = _replay(1, "queued", {}), _replay(3, "failed", {})
+    assert queued.figures is None and queued.what_if is None and queued.error is None
+    assert failed.figures is None and failed.error == "boom"
+
+    section = ReplaysSection(count=4, failed=1, replays=[queued, done, failed], more=1)
+    assert logic.latest_replay(section) == ReplayHeadline(id=2, total_return=0.012, buy_and_hold_return=-0.03)
+    summary = SummarySection(replays=4, failed_replays=1, latest_replay=logic.latest_replay(section))
+    assert logic.summary_lines(summary, "en")[-1] == (
+        "Replays 4 · failed 1 · #2: +1.20% after costs vs buy-and-hold -3.00%"
+    )
+    assert logic.summary_lines(SummarySection(replays=1), "en")[-1] == "Replays 1"
+    assert not logic.summary_lines(SummarySection(), "en")[-1].startswith("Replays")

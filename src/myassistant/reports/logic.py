@@ -34,6 +34,10 @@ from myassistant.reports.schemas import (
     PairMove,
     PaperSection,
     PositionRow,
+    ReplayFigures,
+    ReplayHeadline,
+    ReplayRow,
+    ReplaysSection,
     SignalsSection,
     SummarySection,
     VetoFilter,
@@ -505,6 +509,75 @@ def job_counts(runs: pd.DataFrame) -> list[JobCount]:
     ]
 
 
+# --- replays -------------------------------------------------------------------------------------
+
+
+WHAT_IF_CHANGES = ("broker", "risk_policy")  # what a what-if replays differently (each has a label)
+
+
+def _utc_moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if isinstance(value, str) else None
+
+
+def replay_figures(metrics: object) -> ReplayFigures | None:
+    """The headline figures of a replay's stored metrics (one side of it); None when it has none."""
+    if not isinstance(metrics, Mapping) or "total_return" not in metrics:
+        return None
+    trades = _figure(metrics, "trades")
+    return ReplayFigures(
+        **{name: _figure(metrics, name) for name in ReplayFigures.model_fields if name != "trades"},
+        trades=None if trades is None else int(trades),
+    )
+
+
+def replay_row(
+    *,
+    replay_id: int,
+    status: str,
+    mode: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    error: str | None,
+    created_at: datetime,
+    finished_at: datetime | None,
+) -> ReplayRow:
+    """A replay as the report shows it, from its row (params and metrics as the replay domain stores
+    them: metrics hold side A's figures and `what_if.b` side B's; a replay that has not succeeded has
+    no metrics, a failed one its error)."""
+    what_if = metrics.get("what_if")
+    compare = params.get("compare")
+    return ReplayRow(
+        id=replay_id,
+        status=status,
+        mode=mode,
+        run_id=params.get("run_id"),
+        start=_utc_moment(params.get("start")),
+        end=_utc_moment(params.get("end")),
+        pairs=[f"{p['symbol']} {p['timeframe']}" for p in params.get("pairs") or []],
+        created_at=created_at,
+        finished_at=finished_at,
+        figures=replay_figures(metrics),
+        what_if=replay_figures(what_if.get("b")) if isinstance(what_if, Mapping) else None,
+        what_if_changes=[
+            name for name in WHAT_IF_CHANGES if isinstance(compare, Mapping) and name in compare
+        ],
+        error=error,
+    )
+
+
+def latest_replay(replays: ReplaysSection) -> ReplayHeadline | None:
+    """The day's newest succeeded replay's return against buy-and-hold."""
+    done = [r for r in replays.replays if r.figures is not None]
+    newest = max(done, key=lambda r: (r.finished_at or r.created_at, r.id), default=None)
+    if newest is None or newest.figures is None:
+        return None
+    return ReplayHeadline(
+        id=newest.id,
+        total_return=newest.figures.total_return,
+        buy_and_hold_return=newest.figures.buy_and_hold_return,
+    )
+
+
 # --- summary -------------------------------------------------------------------------------------
 
 
@@ -514,6 +587,7 @@ def summarise(
     signals: SignalsSection,
     markets: MarketsSection,
     models: ModelsSection,
+    replays: ReplaysSection,
     failed_job_runs: int,
     failing_feeds: int,
 ) -> SummarySection:
@@ -538,6 +612,9 @@ def summarise(
         failed_job_runs=failed_job_runs,
         failing_feeds=failing_feeds,
         stale_models=sum(h.status == "stale" for h in models.health),
+        replays=replays.count,
+        failed_replays=replays.failed,
+        latest_replay=latest_replay(replays),
     )
 
 
@@ -569,6 +646,10 @@ class Formatter:
     def ratio(self, value: float | None, decimals: int = 2) -> str:
         """A fraction (0.012) as a signed percentage (+1.20%)."""
         return self.dash if value is None else self.pct(value * 100, decimals)
+
+    def share(self, value: float | None, decimals: int = 1) -> str:
+        """A fraction (0.25) as an unsigned percentage (25.0%)."""
+        return self.dash if value is None else self.pct(value * 100, decimals, sign=False)
 
     def prob(self, value: float | None) -> str:
         return self.num(value, 3)
@@ -618,4 +699,13 @@ def summary_lines(summary: SummarySection, lang: Lang) -> list[str]:
             models=summary.stale_models,
         )
     )
+    if summary.replays:
+        parts = [texts.t(lang, "tg_replays", replays=summary.replays)]
+        if summary.failed_replays:
+            parts.append(texts.t(lang, "tg_replays_failed", failed=summary.failed_replays))
+        if summary.latest_replay is not None:
+            latest = summary.latest_replay
+            total, hold = fmt.ratio(latest.total_return), fmt.ratio(latest.buy_and_hold_return)
+            parts.append(texts.t(lang, "tg_replay_latest", id=latest.id, total=total, hold=hold))
+        lines.append(" · ".join(parts))
     return lines

@@ -70,6 +70,12 @@ class PairMove(BaseModel):
     change_pct: float
 
 
+class ReplayHeadline(BaseModel):
+    id: int
+    total_return: float | None = Field(description="after costs, a fraction")
+    buy_and_hold_return: float | None = Field(description="the same pairs held over the window, a fraction")
+
+
 class SummarySection(BaseModel):
     """The top of the report: the account, the signals, the best and worst pair and what went wrong."""
 
@@ -85,6 +91,9 @@ class SummarySection(BaseModel):
     failed_job_runs: int = 0
     failing_feeds: int = 0
     stale_models: int = 0
+    replays: int = Field(default=0, description="replays created or finished during the day")
+    failed_replays: int = 0
+    latest_replay: ReplayHeadline | None = Field(default=None, description="the day's newest finished replay")
 
 
 class HourSentiment(BaseModel):
@@ -309,6 +318,46 @@ class JobsSection(BaseModel):
     failing_feeds: list[FeedProblem] = Field(default_factory=list)
 
 
+class ReplayFigures(BaseModel):
+    """One side of a replay: its headline figures after costs (fractions; None when undefined)."""
+
+    total_return: float | None = None
+    buy_and_hold_return: float | None = None
+    sharpe: float | None = Field(default=None, description="per bar, annualised")
+    max_drawdown: float | None = None
+    win_rate: float | None = None
+    trades: int | None = None
+    exposure: float | None = Field(default=None, description="share of bar closes with a position")
+    oos_auc: float | None = Field(default=None, description="out-of-sample AUC of the predictions")
+
+
+class ReplayRow(BaseModel):
+    """A replay created or finished during the day: what it replayed, how it ended, its figures."""
+
+    id: int
+    status: str = Field(description="queued, running, succeeded or failed")
+    mode: str = Field(description="walk_forward or fixed")
+    run_id: int | None = Field(description="the recorded run of mode fixed")
+    start: dt.datetime | None = Field(description="the window's first bar (open time)")
+    end: dt.datetime | None = Field(description="the window's last bar (open time)")
+    pairs: list[str] = Field(default_factory=list, description="symbol and timeframe of each pair")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    figures: ReplayFigures | None = Field(default=None, description="None until it succeeds")
+    what_if: ReplayFigures | None = Field(default=None, description="the compared side, when there was one")
+    what_if_changes: list[str] = Field(default_factory=list, description="risk_policy and/or broker")
+    error: str | None = Field(default=None, description="why it failed, secrets redacted")
+
+
+class ReplaysSection(BaseModel):
+    """Replays created or finished during the day."""
+
+    count: int = 0
+    failed: int = 0
+    replays: list[ReplayRow] = Field(default_factory=list, description="the newest, oldest first")
+    more: int = Field(default=0, description="replays of the day left out of `replays`")
+
+
 class DailyReport(BaseModel):
     """Every section of one day's report."""
 
@@ -322,3 +371,4 @@ class DailyReport(BaseModel):
     paper: PaperSection
     models: ModelsSection
     jobs: JobsSection
+    replays: ReplaysSection

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from markupsafe import Markup
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Table, and_, case, func, select
+from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from myassistant.alerts.logic import FEED_FAILURES_FOR_ALERT
@@ -38,6 +38,8 @@ from myassistant.ml import health as ml
 from myassistant.ml.tables import ModelPromotion, ModelRun
 from myassistant.news import service as news
 from myassistant.news.tables import Article, ArticleAnnotation, ArticleTag
+from myassistant.replay import service as replay
+from myassistant.replay.tables import Replay
 from myassistant.reports import charts, logic, texts
 from myassistant.reports.logic import AccountInfo, LedgerEntry, SeriesKey
 from myassistant.reports.schemas import (
@@ -51,6 +53,7 @@ from myassistant.reports.schemas import (
     NewsSection,
     PaperSection,
     PromotionRow,
+    ReplaysSection,
     ReportRead,
     RunRow,
     SignalRow,
@@ -73,6 +76,7 @@ REPORTS_SUBDIR = "reports"
 MAX_SIGNAL_ROWS = 2000  # 20 pairs x 96 bars of 15 minutes
 VETO_WINDOW = timedelta(days=7)
 MAX_FAILURES = 20
+MAX_REPLAYS = 20
 MAX_ERROR_CHARS = 600
 
 
@@ -399,6 +403,44 @@ def jobs_section(session: Session, *, settings: Settings, day: date) -> JobsSect
     )
 
 
+# --- replays -------------------------------------------------------------------------------------
+
+
+def replays_section(session: Session, *, settings: Settings, day: date) -> ReplaysSection:
+    """Replays created or finished during the day: mode, window, pairs, status, headline figures."""
+    start, end = logic.day_bounds(day)
+    in_day = or_(
+        and_(Replay.created_at >= start, Replay.created_at < end),
+        and_(Replay.finished_at >= start, Replay.finished_at < end),
+    )
+    count, failed = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(case((Replay.status == replay.FAILED, 1), else_=0)), 0)
+        ).where(in_day)
+    ).one()
+    newest = session.scalars(
+        select(Replay).where(in_day).order_by(Replay.created_at.desc(), Replay.id.desc()).limit(MAX_REPLAYS)
+    ).all()
+    return ReplaysSection(
+        count=int(count),
+        failed=int(failed),
+        replays=[
+            logic.replay_row(
+                replay_id=row.id,
+                status=row.status,
+                mode=row.mode,
+                params=row.params,
+                metrics=row.metrics,
+                error=_redacted(row.error),
+                created_at=row.created_at,
+                finished_at=row.finished_at,
+            )
+            for row in reversed(newest)
+        ],
+        more=int(count) - len(newest),
+    )
+
+
 # --- the report ----------------------------------------------------------------------------------
 
 SectionQuery = Callable[..., BaseModel]  # (session, *, settings, day) -> the section's model
@@ -412,14 +454,14 @@ class Section:
     query: SectionQuery
 
 
-# The report's sections, in order (the summary on top is made from them). Replays (issue 14) join
-# here once they land: a query answering their model, a partial template and one entry.
+# The report's sections, in order (the summary on top is made from them).
 SECTIONS: tuple[Section, ...] = (
     Section("news", news_section),
     Section("markets", markets_section),
     Section("signals", signals_section),
     Section("paper", paper_section),
     Section("models", models_section),
+    Section("replays", replays_section),
     Section("jobs", jobs_section),
 )
 
@@ -437,6 +479,7 @@ def summarise(sections: Mapping[str, BaseModel]) -> SummarySection:
         signals=cast(SignalsSection, sections["signals"]),
         markets=cast(MarketsSection, sections["markets"]),
         models=cast(ModelsSection, sections["models"]),
+        replays=cast(ReplaysSection, sections["replays"]),
         failed_job_runs=sum(job.failed for job in jobs.jobs),
         failing_feeds=len(jobs.failing_feeds),
     )
