@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     offline_docs: bool = True
     scheduler_enabled: bool = True
     news_feeds: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_NEWS_FEEDS))
+    # Feed URLs come from callers too: by default a host that resolves to a loopback, private,
+    # link-local or otherwise non-public address is refused (the local peers and an intranet feed need 1).
+    news_allow_private_hosts: bool = False
     default_exchange: str = "bybit"
     default_timeframe: str = "15m"
     default_horizon_steps: int = Field(default=12, ge=1, le=10_000)
