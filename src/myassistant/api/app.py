@@ -12,6 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__, diagnostics
 from myassistant.api.errors import install_error_handlers
+from myassistant.api.guards import check_request
+from myassistant.api.limits import BodySizeLimitMiddleware
 from myassistant.api.routes import (
     automation,
     dataset,
@@ -26,7 +28,7 @@ from myassistant.api.routes import (
     trade,
     watchlist,
 )
-from myassistant.api.security import require_token_for_mutations
+from myassistant.api.security import BearerTokenMiddleware
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import setup_logging
@@ -112,7 +114,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan,
-        dependencies=[Depends(require_token_for_mutations)],
+        dependencies=[Depends(check_request)],
         **_docs_kwargs(settings),
     )
     app.state.settings = settings
@@ -123,6 +125,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.job_locks = JobLocks(app.state.db, settings)
     app.state.scheduler = None
     app.state.bot = None
+    # Outermost first: CORS, request id and crash guard, token, body size, then the routes.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BearerTokenMiddleware, token=settings.api_token)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

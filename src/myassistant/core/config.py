@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./data/myassistant.db"
 MIN_TOKEN_LENGTH = 16
+# The largest legitimate body (a 1,000-entry watchlist) is ~100 KB: 1 MiB leaves room and keeps the
+# work one request can cause small.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 DEFAULT_NEWS_FEEDS = (
     "https://www.coindesk.com/arc/outboundfeeds/rss/",
@@ -47,6 +50,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     api_token: SecretStr | None = None
+    # Request bodies above this many bytes answer 413, before or while they arrive.
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=1024**3)
     enable_docs: bool = True
     offline_docs: bool = True
     scheduler_enabled: bool = True

@@ -237,6 +237,10 @@ def _exclusion(market: MarketInfo, quote: str) -> str | None:
         return "leveraged"
     if is_stable_base(market.base):
         return "stablecoin"
+    if not SYMBOL_PATTERN.fullmatch(market.symbol):
+        # A symbol the product could not be asked for (control characters included, which PostgreSQL
+        # refuses) never reaches the watchlist, whose symbols are keys everywhere.
+        return "malformed_symbol"
     return None
 
 

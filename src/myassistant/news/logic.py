@@ -21,6 +21,7 @@ import feedparser
 from defusedxml import DTDForbidden, EntitiesForbidden
 from defusedxml.expatreader import create_parser
 
+from myassistant.core.text import CONTROL_CHARACTERS
 from myassistant.news import lexicon
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ POSITIVE_COMPOUND = 0.05
 
 # ---------------------------------------------------------------- URLs
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROL = CONTROL_CHARACTERS  # the product's one rule (core.text)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PARAMS = frozenset(
     {
