@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__, diagnostics
+from myassistant.api import openapi
 from myassistant.api.errors import install_error_handlers
 from myassistant.api.guards import check_request
 from myassistant.api.limits import BodySizeLimitMiddleware
@@ -139,4 +140,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app, settings)
     return app

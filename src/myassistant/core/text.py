@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The same rule as a JSON Schema pattern for the API's text (lone surrogates cannot be written in one).
+PLAIN_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 
 
 def first_control_character(text: str) -> int | None:

@@ -35,6 +35,11 @@ _WEEK_OFFSET_MS = 4 * 1440 * MINUTE_MS
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$")
 EXCHANGE_PATTERN = re.compile(r"^[a-z0-9_]{2,32}$")
+# What callers may send: the same, in any case (normalise_symbol / normalise_exchange fix the case).
+SYMBOL_PATTERN_ANY_CASE = r"^[A-Za-z0-9]{1,20}/[A-Za-z0-9]{1,20}$"
+EXCHANGE_PATTERN_ANY_CASE = r"^[A-Za-z0-9_]{2,32}$"
+# A schema pattern for ISO times in 2010-2099 (EARLIEST onwards), for what the validators accept.
+YEAR_2010_OR_LATER = r"^20[1-9][0-9]-"
 
 DEFAULT_HISTORY_BARS = 1000
 MAX_BARS_PER_FETCH = 500_000  # one call's tail; later calls resume after the last stored bar

@@ -9,22 +9,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from myassistant.core.clock import ensure_utc
 from myassistant.core.errors import InvalidInput, describe_validation_errors, field_errors
+from myassistant.market import logic as market_logic
 from myassistant.market.logic import EARLIEST
 from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 
 if TYPE_CHECKING:
     from myassistant.core.config import Settings
 
-EXCHANGE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
-SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9._-]{0,14}/[A-Z0-9][A-Z0-9._-]{0,14}(:[A-Z0-9._-]{1,14})?$"
+# The market's rules: a model needs prices, and the price store holds only these.
+EXCHANGE_PATTERN = market_logic.EXCHANGE_PATTERN.pattern
+SYMBOL_PATTERN = market_logic.SYMBOL_PATTERN.pattern
 MAX_SYMBOL_LENGTH = 32  # the symbol columns of model_runs, active_models and datasets
 MAX_HORIZON_STEPS = 10_000
 MAX_ROW_ID = 2**63 - 1  # BIGINT: larger ids cannot exist
 
 
 # Query filters: lower/upper-case variants of exchange and symbol are accepted and normalised.
-EXCHANGE_QUERY = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
-SYMBOL_QUERY = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,14}/[A-Za-z0-9][A-Za-z0-9._-]{0,14}(:[A-Za-z0-9._-]{1,14})?$"
+EXCHANGE_QUERY = market_logic.EXCHANGE_PATTERN_ANY_CASE
+SYMBOL_QUERY = market_logic.SYMBOL_PATTERN_ANY_CASE
 
 
 def normalise_exchange(value: str) -> str:
@@ -240,11 +242,28 @@ class PairRequest(_NormalisedPair):
         )
 
 
+def _in_years(schema: dict[str, Any]) -> None:
+    """Schema: the time falls in the years _bounded_utc accepts (2100 itself left out)."""
+    for option in schema.get("anyOf", []):
+        if option.get("type") == "string":
+            option["pattern"] = market_logic.YEAR_2010_OR_LATER
+
+
 class DatasetBuildRequest(PairRequest):
     """Rows from `start` to `end`, or the last `bars` bars up to `end` (default: the policy's train_bars)."""
 
-    start: datetime | None = Field(default=None, description="first row's bar open time (UTC when naive)")
-    end: datetime | None = Field(default=None, description="last row's bar open time; default: newest stored")
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["start", "bars"]}})
+
+    start: datetime | None = Field(
+        default=None,
+        description="first row's bar open time (UTC when naive), 2010-2099",
+        json_schema_extra=lambda schema: _in_years(schema),
+    )
+    end: datetime | None = Field(
+        default=None,
+        description="last row's bar open time, 2010-2099; default: newest stored",
+        json_schema_extra=lambda schema: _in_years(schema),
+    )
     bars: int | None = Field(
         default=None, ge=1, le=MAX_DATASET_BARS, description="rows, counted back from end"
     )
