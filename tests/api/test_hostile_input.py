@@ -140,6 +140,15 @@ def test_thousands_of_unknown_keys_answer_twenty_errors_and_a_count(client: Test
     assert len(response.content) < 8_000
 
 
+def test_a_jobs_own_parameter_check_is_bounded_the_same_way(client: TestClient) -> None:
+    body = {"action": "train_missing", **{f"unknown_{n}": 0 for n in range(5_000)}}
+    response = client.post("/automation/run", json=body)
+    assert response.status_code == 422
+    answer = response.json()
+    assert len(answer["errors"]) == 20 and answer["more_errors"] == 4_980
+    assert len(response.content) < 12_000
+
+
 def test_a_huge_unknown_key_is_cut_in_the_answer(client: TestClient) -> None:
     response = client.post("/risk/policy", json={"k" * 100_000: 1})
     assert response.status_code == 422

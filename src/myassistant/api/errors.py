@@ -20,6 +20,7 @@ logger = logging.getLogger("myassistant.api")
 
 REQUEST_ID_HEADER = "x-request-id"
 MAX_REPORTED_ERRORS = 20
+MAX_DETAIL_CHARS = 4000
 # A random per-process prefix and a counter: unique across restarts and replicas without paying for
 # os.urandom on every request (0.3 ms here, a tenth of a typical request).
 _REQUEST_PREFIX = os.urandom(4).hex()
@@ -69,8 +70,18 @@ class RequestIdMiddleware:
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    body: dict[str, Any] = {"detail": exc.detail, **exc.extra}
-    return JSONResponse(jsonable_encoder(body), status_code=exc.status_code)
+    return JSONResponse(jsonable_encoder(domain_error_body(exc)), status_code=exc.status_code)
+
+
+def domain_error_body(exc: DomainError) -> dict[str, Any]:
+    """`{"detail", **extra}`, bounded like a validation error: a domain's own checks can list many."""
+    detail = exc.detail if len(exc.detail) <= MAX_DETAIL_CHARS else exc.detail[: MAX_DETAIL_CHARS - 1] + "…"
+    body: dict[str, Any] = {"detail": detail, **exc.extra}
+    errors = body.get("errors")
+    if isinstance(errors, list) and len(errors) > MAX_REPORTED_ERRORS:
+        body["errors"] = errors[:MAX_REPORTED_ERRORS]
+        body["more_errors"] = len(errors) - MAX_REPORTED_ERRORS
+    return body
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
