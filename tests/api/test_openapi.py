@@ -132,7 +132,7 @@ def _body_properties(schema: dict[str, Any], path: str) -> dict[str, Any]:
 def test_dataset_build_describes_the_pairs_and_times_it_accepts(schema) -> None:
     component = _body_properties(schema, "/dataset/build")
     properties = component["properties"]
-    assert properties["symbol"]["pattern"] == "^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$"
+    assert properties["symbol"]["pattern"] == "^[A-Z0-9]{1,15}/[A-Z0-9]{1,15}$"
     (start,) = _string_options(properties["start"])
     assert re.match(start["pattern"], "2026-01-01T00:00:00Z") and not re.match(start["pattern"], "1999-01-01")
     assert component["not"] == {"required": ["start", "bars"]}

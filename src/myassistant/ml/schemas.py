@@ -16,17 +16,18 @@ from myassistant.ml.timeframes import TIMEFRAME_PATTERN
 if TYPE_CHECKING:
     from myassistant.core.config import Settings
 
-# The market's rules: a model needs prices, and the price store holds only these.
+# A model needs prices, so the market's characters (market.logic), within the model tables' lengths:
+# coins of at most 15 characters (the symbol columns of model_runs, active_models and datasets).
 EXCHANGE_PATTERN = market_logic.EXCHANGE_PATTERN.pattern
-SYMBOL_PATTERN = market_logic.SYMBOL_PATTERN.pattern
-MAX_SYMBOL_LENGTH = 32  # the symbol columns of model_runs, active_models and datasets
+SYMBOL_PATTERN = r"^[A-Z0-9]{1,15}/[A-Z0-9]{1,15}$"
+MAX_SYMBOL_LENGTH = 32
 MAX_HORIZON_STEPS = 10_000
 MAX_ROW_ID = 2**63 - 1  # BIGINT: larger ids cannot exist
 
 
 # Query filters: lower/upper-case variants of exchange and symbol are accepted and normalised.
 EXCHANGE_QUERY = market_logic.EXCHANGE_PATTERN_ANY_CASE
-SYMBOL_QUERY = market_logic.SYMBOL_PATTERN_ANY_CASE
+SYMBOL_QUERY = r"^[A-Za-z0-9]{1,15}/[A-Za-z0-9]{1,15}$"
 
 
 def normalise_exchange(value: str) -> str:
