@@ -312,7 +312,7 @@ def parse_feed(
         # Decoded with a guessed encoding: storing would keep mojibake under URLs never re-fetched.
         raise FeedRejected(f"wrong encoding: {error}")
     elif error is not None:  # e.g. served as text/html: parsed, but worth knowing
-        warning = f"{type(error).__name__}: {error}"
+        warning = f"parsed despite {type(error).__name__}"  # its message quotes the server's headers
     if not parsed.get("version"):
         raise FeedRejected("not an RSS or Atom feed")
     entries = parsed.entries[:limit] if limit is not None else parsed.entries
