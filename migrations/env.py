@@ -22,6 +22,22 @@ def _url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        _migrate(connection)
+        return
+    # Rebuilding a table (batch mode) drops the old one: with foreign keys on, that would run the
+    # children's ON DELETE CASCADE. SQLite ignores this pragma inside a transaction, so it is set on
+    # the driver connection before the migration's transaction begins.
+    driver = connection.connection.driver_connection
+    assert driver is not None and not connection.in_transaction()
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        _migrate(connection, check_foreign_keys=True)
+    finally:
+        driver.execute("PRAGMA foreign_keys = ON")
+
+
+def _migrate(connection: Connection, *, check_foreign_keys: bool = False) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -31,6 +47,10 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if check_foreign_keys:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
 
 
 def run_migrations_offline() -> None:

@@ -143,6 +143,7 @@ def make_settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped
             "host": "127.0.0.1",
             "exchange_api_override": UNREACHABLE,
             "telegram_api_base": UNREACHABLE,
+            "news_allow_private_hosts": True,  # the news peer listens on loopback
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -1,7 +1,7 @@
 """Daily reports: one row per (UTC day, language) with its HTML file's path, size and sha256.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 08:15:35.437456
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import myassistant.core.db
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -39,6 +39,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
         sa.UniqueConstraint("date", "lang", name=op.f("uq_reports_date_lang")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.create_index("ix_reports_created_at", ["created_at"], unique=False)

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("started_at", myassistant.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", myassistant.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_replays")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("replays", schema=None) as batch_op:
         batch_op.create_index("ix_replays_created_at", ["created_at"], unique=False)

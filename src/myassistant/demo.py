@@ -99,6 +99,7 @@ def demo_settings(
             "exchange_api_override": peers.exchange.url,
             "telegram_api_base": peers.telegram.url,
             "news_feeds": peers.news_feeds,
+            "news_allow_private_hosts": True,  # the news peer listens on loopback
             "default_exchange": "bybit",
         }
     )

@@ -80,18 +80,42 @@ def test_pin_unpin_and_rollback_through_the_api(client: TestClient, runs) -> Non
     assert trail[0]["reason"] == f"rolled back from run {second} to run {first}"
 
 
-def test_pin_by_registered_path_and_refusals(client: TestClient, runs, settings) -> None:
+def test_pin_by_registered_path_relative_or_absolute(client: TestClient, runs, settings) -> None:
     first, *_ = runs
     run = client.get("/model/runs", params={"symbol": "BTC/USDT"}).json()[-1]
     by_path = client.post(
         "/model/active", json={**PAIR, "path": str(models_dir(settings.artifacts_dir) / run["model_file"])}
     )
     assert by_path.status_code == 200 and by_path.json()["pinned_run"]["id"] == first
+    relative = client.post("/model/active", json={**PAIR, "path": run["meta_file"]})
+    assert relative.status_code == 200 and relative.json()["pinned_run"]["id"] == first
+
+
+def test_every_path_outside_the_registry_gets_one_message_naming_no_server_path(
+    client: TestClient, runs, settings, tmp_path
+) -> None:
+    models = models_dir(settings.artifacts_dir)
     outside = settings.artifacts_dir / "x.model.json"
     outside.write_text("{}")
-    response = client.post("/model/active", json={**PAIR, "path": str(outside)})
-    assert response.status_code == 422 and "not a file inside" in response.json()["detail"]
-    assert client.post("/model/active", json={**PAIR, "path": "../../etc/passwd"}).status_code == 422
+    unregistered = models / "stray.model.json"
+    unregistered.write_text("{}")
+    paths = [
+        "/etc/passwd",  # exists, outside
+        str(outside),  # exists, next to the models folder
+        str(tmp_path / "missing.model.json"),  # does not exist
+        str(models / "missing.model.json"),  # inside, does not exist
+        str(unregistered),  # inside, exists, not a registered run's file
+        "stray.model.json",
+        "../../etc/passwd",
+        str(models),  # a directory
+        "a\\..\\..\\x",
+    ]
+    answers = [client.post("/model/active", json={**PAIR, "path": path}) for path in paths]
+    assert {response.status_code for response in answers} == {422}
+    details = {response.json()["detail"] for response in answers}
+    assert len(details) == 1, details
+    (detail,) = details
+    assert str(tmp_path) not in detail and "/etc" not in detail and "exist" not in detail
 
 
 @pytest.mark.parametrize(

@@ -144,9 +144,9 @@ def test_pin_by_path_accepts_only_registered_untampered_files_inside_the_models_
         registry.pin(session, settings=settings, pair=pair_key(), path=str(stray))
     outside = settings.artifacts_dir / "outside.model.json"
     outside.write_bytes(b"{}")
-    with pytest.raises(InvalidInput, match="not a file inside"):
+    with pytest.raises(InvalidInput, match="not the file of a registered model run"):
         registry.pin(session, settings=settings, pair=pair_key(), path=str(outside))
-    with pytest.raises(InvalidInput, match="does not exist"):
+    with pytest.raises(InvalidInput, match="not the file of a registered model run"):
         registry.pin(session, settings=settings, pair=pair_key(), path="nope.model.json")
     (directory / run.model_file).write_bytes(b'{"tampered": true}')
     registry.MODEL_CACHE.clear()

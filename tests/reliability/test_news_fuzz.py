@@ -1,59 +1,76 @@
-"""Fuzzing the News routes: bad input is a 4xx, never a 5xx, and fetching never leaves loopback."""
+"""Fuzzing the News routes and POST /notify/test: never a 5xx, every answer as the schema declares it,
+and fetching never leaves loopback."""
 
 from __future__ import annotations
 
+import zlib
+from typing import Any
+
 import schemathesis
-from fastapi.testclient import TestClient
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from myassistant.api.app import create_app
-from tests.reliability.fuzzing import fuzz_operation
+from myassistant.api.routes.notify import get_client_factory
+from myassistant.core import configdocs
+from myassistant.news.service import FETCH_CONFIG
+from tests.fixtures.telegram_peer import fast_client_factory, set_notify_config
+from tests.reliability.fuzzing import fuzz_all
 
-FETCH_PATH = "/news/fetch"
-
-
-def test_news_reads_analyze_and_fetch_config_never_answer_5xx(make_settings, database) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
-    operations = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith("/news/")]
-    fuzzed = [op for op in operations if op.path != FETCH_PATH]
-    assert len(fuzzed) == 7  # five reads and analyze, GET/POST /news/fetch_config
-    for operation in fuzzed:
-        fuzz_operation(operation, max_examples=40)
+FETCH = ("POST", "/news/fetch")
+CLOSED_PORT = "http://127.0.0.1:9"
 
 
-# Feed URLs stay on loopback (a closed port, or nothing like a URL at all), so fuzzing sends no traffic out.
-_feed = st.one_of(
-    st.text(max_size=30).filter(lambda s: "://" not in s),
-    st.builds(lambda tail: f"http://127.0.0.1:9/{tail}", st.text(max_size=20)),
-    st.builds(
-        lambda scheme, tail: f"{scheme}://127.0.0.1/{tail}",
-        st.sampled_from(["ftp", "file", "gopher"]),
-        st.text(max_size=10),
-    ),
-)
-_bodies = st.one_of(
-    st.none(),
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "feeds": st.one_of(st.none(), st.lists(_feed, max_size=3), st.text(max_size=5), st.integers()),
-            "limit": st.one_of(st.none(), st.integers(min_value=-5, max_value=2000), st.text(max_size=3)),
-            "extra": st.booleans(),
-        },
-    ),
-    st.lists(st.integers(), max_size=2),
-)
+def _operations(app: Any, wanted: set[tuple[str, str]] | None = None, prefix: str = "") -> list[Any]:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    return [
+        op
+        for op in operations
+        if (wanted is None or (op.method.upper(), op.path) in wanted) and op.path.startswith(prefix)
+    ]
 
 
-def test_fetch_never_answers_5xx(make_settings, database) -> None:
+def test_news_reads_analyze_and_fetch_config_conform(make_settings, database) -> None:
     app = create_app(make_settings(), database=database)
-    with TestClient(app) as client:
+    operations = [op for op in _operations(app, prefix="/news/") if (op.method.upper(), op.path) != FETCH]
+    report = fuzz_all(operations, max_examples=40)
+    assert report.operations == 7  # five reads and analyze, GET/POST /news/fetch_config
+    assert not report.failures, "\n\n".join(report.failures)
 
-        @given(body=_bodies)
-        @settings(max_examples=60, deadline=None, derandomize=True, database=None)
-        def run(body) -> None:
-            response = client.post(FETCH_PATH, json=body)
-            assert response.status_code < 500, (body, response.text)
 
-        run()
+def test_fetch_conforms_with_feeds_on_loopback(make_settings, database, news_peer_urls) -> None:
+    """Each generated feed URL becomes, by its hash, a good feed of the news peer, a broken one or a
+    closed port: the feeds vary, and no request leaves the machine."""
+    app = create_app(make_settings(), database=database)
+    with database.session() as session:  # one quick attempt per feed: the retries have their own tests
+        configdocs.patch(session, FETCH_CONFIG, {"retries": 0, "timeout_s": 5.0})
+    broken = news_peer_urls.broken("error", "malformed")
+    targets = [*news_peer_urls.good(), *broken, f"{CLOSED_PORT}/feed.rss"]
+
+    def on_loopback(case: Any) -> None:
+        if isinstance(case.body, dict) and isinstance(case.body.get("feeds"), list):
+            case.body["feeds"] = [
+                targets[zlib.crc32(str(url).encode()) % len(targets)] for url in case.body["feeds"]
+            ]
+
+    report = fuzz_all(_operations(app, {FETCH}), max_examples=40, adjust=on_loopback)
+    assert report.operations == 1
+    assert not report.failures, "\n\n".join(report.failures)
+
+
+def test_notify_test_conforms_whatever_telegram_answers(make_settings, database, telegram_peer) -> None:
+    app = create_app(make_settings(telegram_api_base=telegram_peer.url), database=database)
+    app.dependency_overrides[get_client_factory] = lambda: fast_client_factory
+    operations = _operations(app, {("POST", "/notify/test")})
+    unconfigured = fuzz_all(operations, max_examples=3)  # 412: no token or chat yet
+    with database.session() as session:
+        set_notify_config(session, telegram_peer)
+    configured = fuzz_all(operations, max_examples=3)  # 200: delivered
+    telegram_peer.state.fail_next("*", 401, times=10)
+    refused = fuzz_all(operations, max_examples=3)  # 502: Telegram refused the token
+    for report in (unconfigured, configured, refused):
+        assert not report.failures, "\n\n".join(report.failures)
+    assert [dict(r.positive_statuses["POST /notify/test"]) for r in (unconfigured, configured)] == [
+        {412: 1},
+        {200: 1},
+    ]
+    assert 502 in refused.positive_statuses["POST /notify/test"]

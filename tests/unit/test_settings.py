@@ -21,6 +21,7 @@ def test_defaults_bind_loopback_and_use_sqlite(monkeypatch) -> None:
         "EXCHANGE_API_OVERRIDE",
         "TELEGRAM_API_BASE",
         "NEWS_FEEDS",
+        "NEWS_ALLOW_PRIVATE_HOSTS",
     ):
         monkeypatch.delenv(name, raising=False)
     settings = build()
@@ -33,6 +34,7 @@ def test_defaults_bind_loopback_and_use_sqlite(monkeypatch) -> None:
     assert settings.telegram_api_base == "https://api.telegram.org"
     assert settings.exchange_api_override is None
     assert len(settings.news_feeds) >= 3
+    assert settings.news_allow_private_hosts is False
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,10 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from myassistant import __version__
-from myassistant.api import diagnostics
+from myassistant.api import diagnostics, openapi
 from myassistant.api.errors import install_error_handlers
+from myassistant.api.guards import check_request
+from myassistant.api.limits import BodySizeLimitMiddleware
 from myassistant.api.routes import (
     automation,
     dataset,
@@ -29,7 +31,7 @@ from myassistant.api.routes import (
     trade,
     watchlist,
 )
-from myassistant.api.security import require_token_for_mutations
+from myassistant.api.security import BearerTokenMiddleware
 from myassistant.bot.poller import start_in_service
 from myassistant.catalog import action_table, job_table, task_table
 from myassistant.catalog.first_run import start_first_run_discovery
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan,
-        dependencies=[Depends(require_token_for_mutations)],
+        dependencies=[Depends(check_request)],
         **_docs_kwargs(settings),
     )
     app.state.settings = settings
@@ -136,6 +138,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.job_locks = JobLocks(app.state.db, settings)
     app.state.scheduler = None
     app.state.bot = None
+    # Outermost first: CORS, request id and crash guard, token, body size, then the routes.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BearerTokenMiddleware, token=settings.api_token)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -147,4 +152,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app, settings)
     return app

@@ -7,10 +7,11 @@ the whole document and answers the stored result, or 409 when the version is sta
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 
 from myassistant.api.deps import MAX_INT32, SessionDep
 from myassistant.core import configdocs
@@ -31,9 +32,13 @@ def to_read(spec: DocSpec[Any], doc: StoredDoc[Any]) -> ConfigDocRead:
 
 
 def update_model(spec: DocSpec[Any]) -> type[BaseModel]:
-    """The POST body: every field of the document optional, unknown fields refused."""
+    """The POST body: every field of the document optional, unknown fields refused.
+
+    A field keeps its type and constraints (null only where the document allows it), so the
+    schema says what the document accepts.
+    """
     fields: dict[str, Any] = {
-        name: (info.annotation | None, Field(default=None, description=info.description))
+        name: (_as_declared(info), Field(default=None, description=info.description))
         for name, info in spec.model.model_fields.items()
     }
     fields["expected_version"] = (
@@ -44,6 +49,11 @@ def update_model(spec: DocSpec[Any]) -> type[BaseModel]:
         f"{spec.model.__name__}Update", __config__=ConfigDict(extra="forbid"), **fields
     )
     return model
+
+
+def _as_declared(info: FieldInfo) -> Any:
+    """The field's type with its constraints and validators (`Annotated` metadata) reattached."""
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
 
 
 def add_config_doc_routes(router: APIRouter, path: str, spec: DocSpec[Any], *, label: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,8 @@ from myassistant.core.errors import DomainError, describe_validation_errors, fie
 logger = logging.getLogger("myassistant.api")
 
 REQUEST_ID_HEADER = "x-request-id"
+MAX_REPORTED_ERRORS = 20
+MAX_DETAIL_CHARS = 4000
 # A random per-process prefix and a counter: unique across restarts and replicas without paying for
 # os.urandom on every request (0.3 ms here, a tenth of a typical request).
 _REQUEST_PREFIX = os.urandom(4).hex()
@@ -67,17 +70,40 @@ class RequestIdMiddleware:
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    body: dict[str, Any] = {"detail": exc.detail, **exc.extra}
-    return JSONResponse(jsonable_encoder(body), status_code=exc.status_code)
+    return JSONResponse(jsonable_encoder(domain_error_body(exc)), status_code=exc.status_code)
+
+
+def domain_error_body(exc: DomainError) -> dict[str, Any]:
+    """`{"detail", **extra}`, bounded like a validation error: a domain's own checks can list many."""
+    detail = exc.detail if len(exc.detail) <= MAX_DETAIL_CHARS else exc.detail[: MAX_DETAIL_CHARS - 1] + "…"
+    body: dict[str, Any] = {"detail": detail, **exc.extra}
+    errors = body.get("errors")
+    if isinstance(errors, list) and len(errors) > MAX_REPORTED_ERRORS:
+        body["errors"] = errors[:MAX_REPORTED_ERRORS]
+        body["more_errors"] = len(errors) - MAX_REPORTED_ERRORS
+    return body
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
-    return JSONResponse(
-        {"detail": f"invalid request: {describe_validation_errors(errors)}", "errors": field_errors(errors)},
-        status_code=422,
-    )
+    return JSONResponse(validation_error_body(exc.errors()), status_code=422)
+
+
+def validation_error_body(errors: Sequence[Any]) -> dict[str, Any]:
+    """`{"detail", "errors"}` for the first MAX_REPORTED_ERRORS errors, and how many more there were.
+
+    A body of 600,000 unknown keys has as many errors: reporting them all answered 83 MB.
+    """
+    shown = list(errors[:MAX_REPORTED_ERRORS])
+    more = len(errors) - len(shown)
+    detail = f"invalid request: {describe_validation_errors(shown)}"
+    body: dict[str, Any] = {
+        "detail": detail + (f" (and {more} more errors)" if more else ""),
+        "errors": field_errors(shown),
+    }
+    if more:
+        body["more_errors"] = more
+    return body
 
 
 def install_error_handlers(app: FastAPI) -> None:

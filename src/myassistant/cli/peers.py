@@ -49,7 +49,7 @@ def peer_news(
     from myassistant.peers.server import LOOPBACK, serve_forever
 
     base = f"http://{LOOPBACK}:{port}"
-    console.print(f"news peer on {base}; good feeds for NEWS_FEEDS:")
+    console.print(f"news peer on {base}; good feeds for NEWS_FEEDS (with NEWS_ALLOW_PRIVATE_HOSTS=1):")
     console.print(",".join(base + path for path in news_peer.GOOD_PATHS.values()), soft_wrap=True)
     serve_forever(news_peer.create_app(seed=seed, slow_seconds=slow_seconds), host=LOOPBACK, port=port)
 

@@ -15,6 +15,9 @@ from myassistant.core.i18n import Lang
 DEFAULT_SQLITE_URL = "sqlite:///./data/myassistant.db"
 MIN_TOKEN_LENGTH = 16
 DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx)://[^\s/]+(:\d{1,5})?/?$")
+# The largest legitimate body (a 1,000-entry watchlist) is ~100 KB: 1 MiB leaves room and keeps the
+# work one request can cause small.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 DEFAULT_NEWS_FEEDS = (
     "https://www.coindesk.com/arc/outboundfeeds/rss/",
@@ -51,10 +54,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     api_token: SecretStr | None = None
+    # Request bodies above this many bytes answer 413, before or while they arrive.
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=1024**3)
     enable_docs: bool = True
     offline_docs: bool = True
     scheduler_enabled: bool = True
     news_feeds: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_NEWS_FEEDS))
+    # Feed URLs come from callers too: by default a host that resolves to a loopback, private,
+    # link-local or otherwise non-public address is refused (the local peers and an intranet feed need 1).
+    news_allow_private_hosts: bool = False
     default_exchange: str = "bybit"
     default_timeframe: str = "15m"
     default_horizon_steps: int = Field(default=12, ge=1, le=10_000)

@@ -82,6 +82,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for big tables.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+# Table kwargs of every table with a surrogate id: without AUTOINCREMENT SQLite hands the largest id
+# out again once its row is deleted, so a retried DELETE /memory/7 would remove somebody else's note.
+# (PostgreSQL sequences never go back.)
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 class Base(DeclarativeBase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -30,6 +31,12 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class ContentTooLarge(DomainError):
+    """The request body is over a limit (bytes, or JSON values)."""
+
+    status_code = 413
+
+
 class PreconditionFailed(DomainError):
     """Something the request needs is missing (no model for the pair, no prices)."""
 
@@ -46,22 +53,36 @@ class UpstreamUnavailable(UpstreamError):
     status_code = 503
 
 
-def describe_validation_errors(errors: list[Any]) -> str:
+# A field path is partly the caller's text (an unknown key): cut, so an answer stays small.
+MAX_FIELD_CHARS = 200
+MAX_MESSAGE_CHARS = 500
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _location(error: Any, *, skip_root: bool = False) -> str:
+    parts = (str(part) for part in error.get("loc", ()) if not (skip_root and part == "__root__"))
+    return _cut(".".join(parts), MAX_FIELD_CHARS)
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
     """One readable line per failing field: `field.path: why`."""
     parts = []
     for error in errors:
-        location = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
-        message = str(error.get("msg", "invalid value"))
+        location = _location(error, skip_root=True)
+        message = _cut(str(error.get("msg", "invalid value")), MAX_MESSAGE_CHARS)
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts)
 
 
-def field_errors(errors: list[Any]) -> list[dict[str, str]]:
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     """Pydantic/FastAPI error dicts reduced to {field, message, type}."""
     return [
         {
-            "field": ".".join(str(part) for part in error.get("loc", ())),
-            "message": str(error.get("msg", "invalid value")),
+            "field": _location(error),
+            "message": _cut(str(error.get("msg", "invalid value")), MAX_MESSAGE_CHARS),
             "type": str(error.get("type", "value_error")),
         }
         for error in errors

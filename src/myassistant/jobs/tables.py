@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 
 
 class JobRun(Base):
     __tablename__ = "job_runs"
-    __table_args__ = (Index("ix_job_runs_job_started_at", "job", "started_at"),)
+    __table_args__ = (Index("ix_job_runs_job_started_at", "job", "started_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     job: Mapped[str] = mapped_column(String(64))

@@ -40,6 +40,11 @@ SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$")
 EXCHANGE_PATTERN = re.compile(r"^[a-z0-9_]{2,32}$")
 MAX_SYMBOL_LENGTH = 32  # what every table keyed by a pair holds (signals, models, orders)
 MAX_HORIZON_STEPS = 10_000
+# What callers may send: the same, in any case (normalise_symbol / normalise_exchange fix the case).
+SYMBOL_PATTERN_ANY_CASE = r"^[A-Za-z0-9]{1,20}/[A-Za-z0-9]{1,20}$"
+EXCHANGE_PATTERN_ANY_CASE = r"^[A-Za-z0-9_]{2,32}$"
+# A schema pattern for ISO times in 2010-2099 (EARLIEST onwards), for what the validators accept.
+YEAR_2010_OR_LATER = r"^20[1-9][0-9]-"
 
 DEFAULT_HISTORY_BARS = 1000
 MAX_BARS_PER_FETCH = 500_000  # one call's tail; later calls resume after the last stored bar
@@ -256,6 +261,10 @@ def _exclusion(market: MarketInfo, quote: str) -> str | None:
         return "leveraged"
     if is_stable_base(market.base):
         return "stablecoin"
+    if not SYMBOL_PATTERN.fullmatch(market.symbol):
+        # A symbol the product could not be asked for (control characters included, which PostgreSQL
+        # refuses) never reaches the watchlist, whose symbols are keys everywhere.
+        return "malformed_symbol"
     return None
 
 

@@ -41,21 +41,40 @@ def _since(value: datetime) -> datetime:
     return value
 
 
+# The schema states what the validators accept (their messages stay the friendly ones).
 Timeframe = Annotated[
     str,
-    Field(max_length=8, description=f"bar length, one of {', '.join(logic.VALID_TIMEFRAMES)}"),
+    Field(
+        max_length=8,
+        description=f"bar length, one of {', '.join(logic.VALID_TIMEFRAMES)}",
+        json_schema_extra={"enum": list(logic.VALID_TIMEFRAMES)},
+    ),
     AfterValidator(_timeframe),
 ]
 Symbol = Annotated[
     str,
-    Field(max_length=41, description="unified ccxt symbol BASE/QUOTE, e.g. BTC/USDT"),
+    Field(
+        max_length=logic.MAX_SYMBOL_LENGTH,
+        description="unified ccxt symbol BASE/QUOTE, e.g. BTC/USDT (any case)",
+        json_schema_extra={"pattern": logic.SYMBOL_PATTERN_ANY_CASE},
+    ),
     AfterValidator(_symbol),
 ]
 ExchangeId = Annotated[
-    str, Field(max_length=32, description="ccxt exchange id, e.g. bybit"), AfterValidator(_exchange)
+    str,
+    Field(
+        max_length=32,
+        description="ccxt exchange id, e.g. bybit (any case)",
+        json_schema_extra={"pattern": logic.EXCHANGE_PATTERN_ANY_CASE},
+    ),
+    AfterValidator(_exchange),
 ]
 UTCDatetime = Annotated[datetime, AfterValidator(_utc)]
-Since = Annotated[datetime, AfterValidator(_since)]
+Since = Annotated[
+    datetime,
+    Field(json_schema_extra={"pattern": logic.YEAR_2010_OR_LATER}),
+    AfterValidator(_since),
+]
 Source = Literal["manual", "discover"]
 
 

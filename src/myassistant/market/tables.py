@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import BigInteger, Double, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 
 
 class Instrument(Base):
     """One (exchange, symbol, timeframe) series; prices refer to it by id instead of repeating strings."""
 
     __tablename__ = "instruments"
-    __table_args__ = (UniqueConstraint("exchange", "symbol", "timeframe"),)
+    __table_args__ = (UniqueConstraint("exchange", "symbol", "timeframe"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     exchange: Mapped[str] = mapped_column(String(32))
@@ -67,7 +67,7 @@ class WatchlistEntry(Base):
     """A pair the jobs work on; `source` is manual or discover; timeframe/horizon override the defaults."""
 
     __tablename__ = "watchlist"
-    __table_args__ = (UniqueConstraint("exchange", "symbol"),)
+    __table_args__ = (UniqueConstraint("exchange", "symbol"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     exchange: Mapped[str] = mapped_column(String(32))
@@ -85,7 +85,7 @@ class WatchlistSnapshot(Base):
     """The whole watchlist as it stood after a discovery or a manual change: the universe at a date."""
 
     __tablename__ = "watchlist_snapshots"
-    __table_args__ = (Index("ix_watchlist_snapshots_taken_at", "taken_at"),)
+    __table_args__ = (Index("ix_watchlist_snapshots_taken_at", "taken_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     taken_at: Mapped[datetime]

@@ -6,12 +6,19 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+TAG_PATTERN = r"^[A-Za-z0-9_.:/-]{1,40}$"  # for the schema; the validator also takes any-case letters
+
 
 class MemoryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=20_000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="1-40 letters, digits or _.:/- each; stored lower-case",
+        json_schema_extra={"items": {"type": "string", "pattern": TAG_PATTERN}},
+    )
     symbol: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9/:._-]+$")
 
     @field_validator("text")

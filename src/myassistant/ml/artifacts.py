@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import platform
 import re
 from dataclasses import dataclass
@@ -117,7 +118,10 @@ def create_exclusive(directory: Path, stem: str, raw: bytes, *, suffix: str) -> 
 
 
 def resolve_inside_models(path: str | Path, *, artifacts_dir: Path) -> Path:
-    """The real path of an existing file inside the models directory, or InvalidInput."""
+    """The real path of an existing file inside the models directory, or InvalidInput.
+
+    The messages name the file as given, never the server's folders.
+    """
     root = models_dir(artifacts_dir).resolve()
     candidate = Path(path)
     try:
@@ -125,12 +129,29 @@ def resolve_inside_models(path: str | Path, *, artifacts_dir: Path) -> Path:
             candidate = root / candidate
         resolved = candidate.resolve(strict=True)
     except (OSError, RuntimeError, ValueError):  # missing, a symlink loop, a NUL byte, a name too long
-        raise InvalidInput(f"model path {str(path)!r} does not exist") from None
+        raise InvalidInput(f"model file {str(path)!r} does not exist") from None
     if not resolved.is_relative_to(root) or not resolved.is_file():
         raise InvalidInput(
-            f"model path {str(path)!r} is not a file inside {root}; nothing else is ever loaded"
+            f"model file {str(path)!r} is not a file inside the models folder; nothing else is ever loaded"
         )
     return resolved
+
+
+def name_inside_models(path: str, *, artifacts_dir: Path) -> str | None:
+    """`path` as a name relative to the models directory, or None when it points outside.
+
+    Worked out from the text alone: looking at the disk would tell a caller which files exist.
+    """
+    root = models_dir(artifacts_dir)
+    candidate = Path(os.path.normpath(path))
+    if candidate.is_absolute():
+        bases = {Path(os.path.normpath(root.absolute())), root.resolve()}
+        inside = [candidate.relative_to(base) for base in bases if candidate.is_relative_to(base)]
+        if not inside:
+            return None
+        candidate = inside[0]
+    name = candidate.as_posix()
+    return None if name in ("", ".") or name == ".." or name.startswith("../") else name
 
 
 def load_predictor(

@@ -375,6 +375,10 @@ class ModelCache:
 
 
 MODEL_CACHE = ModelCache()
+NOT_A_REGISTERED_PATH = (
+    "path is not the file of a registered model run; give a run's model_file or meta_file "
+    "(as listed by GET /model/runs), or pin by run_id"
+)
 
 
 def pin(
@@ -413,13 +417,15 @@ def pin(
 
 
 def _run_for_path(session: Session, settings: Settings, path: str) -> ModelRun:
-    resolved = artifacts.resolve_inside_models(path, artifacts_dir=settings.artifacts_dir)
-    name = resolved.relative_to(artifacts.models_dir(settings.artifacts_dir).resolve()).as_posix()
-    run = session.scalars(
-        select(ModelRun).where((ModelRun.model_file == name) | (ModelRun.meta_file == name)).limit(1)
-    ).first()
+    name = artifacts.name_inside_models(path, artifacts_dir=settings.artifacts_dir)
+    run = None
+    if name is not None:
+        run = session.scalars(
+            select(ModelRun).where((ModelRun.model_file == name) | (ModelRun.meta_file == name)).limit(1)
+        ).first()
     if run is None:
-        raise InvalidInput(f"{path!r} is not the file of a registered model run; pin by run_id instead")
+        # One answer for every such path: whether a file exists, or where, is none of the caller's business.
+        raise InvalidInput(NOT_A_REGISTERED_PATH)
     return run
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from myassistant.core.clock import ensure_utc
+from myassistant.market import logic as market_logic
 from myassistant.market.logic import EARLIEST, MAX_HORIZON_STEPS, Pair
 from myassistant.market.schemas import ExchangeId, Symbol, Timeframe, pair_with_defaults
 
@@ -169,11 +170,28 @@ class PairRequest(BaseModel):
         )
 
 
+def _in_years(schema: dict[str, Any]) -> None:
+    """Schema: the time falls in the years _bounded_utc accepts (2100 itself left out)."""
+    for option in schema.get("anyOf", []):
+        if option.get("type") == "string":
+            option["pattern"] = market_logic.YEAR_2010_OR_LATER
+
+
 class DatasetBuildRequest(PairRequest):
     """Rows from `start` to `end`, or the last `bars` bars up to `end` (default: the policy's train_bars)."""
 
-    start: datetime | None = Field(default=None, description="first row's bar open time (UTC when naive)")
-    end: datetime | None = Field(default=None, description="last row's bar open time; default: newest stored")
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["start", "bars"]}})
+
+    start: datetime | None = Field(
+        default=None,
+        description="first row's bar open time (UTC when naive), 2010-2099",
+        json_schema_extra=lambda schema: _in_years(schema),
+    )
+    end: datetime | None = Field(
+        default=None,
+        description="last row's bar open time, 2010-2099; default: newest stored",
+        json_schema_extra=lambda schema: _in_years(schema),
+    )
     bars: int | None = Field(
         default=None, ge=1, le=MAX_DATASET_BARS, description="rows, counted back from end"
     )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 
 
 class ModelRun(Base):
@@ -20,6 +20,7 @@ class ModelRun(Base):
             "ix_model_runs_pair_created_at", "exchange", "symbol", "timeframe", "horizon_steps", "created_at"
         ),
         Index("ix_model_runs_timeframe_horizon_created_at", "timeframe", "horizon_steps", "created_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -50,7 +51,7 @@ class ActiveModel(Base):
     """A pair's model choice: an optional manual pin and the run that last passed the promotion gate."""
 
     __tablename__ = "active_models"
-    __table_args__ = (UniqueConstraint("exchange", "symbol", "timeframe", "horizon_steps"),)
+    __table_args__ = (UniqueConstraint("exchange", "symbol", "timeframe", "horizon_steps"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     exchange: Mapped[str] = mapped_column(String(32))
@@ -77,6 +78,7 @@ class ModelPromotion(Base):
             "horizon_steps",
             "created_at",
         ),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -102,6 +104,7 @@ class DatasetArtifact(Base):
             "ix_datasets_pair_created_at", "exchange", "symbol", "timeframe", "horizon_steps", "created_at"
         ),
         Index("ix_datasets_created_at", "created_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from defusedxml import DTDForbidden, EntitiesForbidden
 from defusedxml.expatreader import create_parser
 
+from myassistant.core.text import CONTROL_CHARACTERS
 from myassistant.news import lexicon
 
 if TYPE_CHECKING:  # feedparser loads with the first feed parsed
@@ -38,7 +39,7 @@ POSITIVE_COMPOUND = 0.05
 
 # ---------------------------------------------------------------- URLs
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROL = CONTROL_CHARACTERS  # the product's one rule (core.text)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PARAMS = frozenset(
     {
@@ -316,7 +317,7 @@ def parse_feed(
         # Decoded with a guessed encoding: storing would keep mojibake under URLs never re-fetched.
         raise FeedRejected(f"wrong encoding: {error}")
     elif error is not None:  # e.g. served as text/html: parsed, but worth knowing
-        warning = f"{type(error).__name__}: {error}"
+        warning = f"parsed despite {type(error).__name__}"  # its message quotes the server's headers
     if not parsed.get("version"):
         raise FeedRejected("not an RSS or Atom feed")
     entries = parsed.entries[:limit] if limit is not None else parsed.entries

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,18 @@ class NewsFetchConfig(BaseModel):
     )
 
 
+# http(s), a host, no whitespace or control characters.
+FEED_URL_PATTERN = r"^https?://[^\s/?#\x00-\x1f\x7f-\x9f]+[^\s\x00-\x1f\x7f-\x9f]*$"
+
+
+def _feed_urls(schema: dict[str, Any]) -> None:
+    """Schema: what service.validate_feed_urls accepts, at least one http(s) URL without spaces."""
+    for option in schema.get("anyOf", []):
+        if option.get("type") == "array":
+            option["minItems"] = 1
+            option["items"] = {"type": "string", "maxLength": 2048, "pattern": FEED_URL_PATTERN}
+
+
 class FetchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -43,6 +55,7 @@ class FetchRequest(BaseModel):
         max_length=200,
         description="http(s) feed URLs to fetch instead of NEWS_FEEDS",
         examples=[["https://www.coindesk.com/arc/outboundfeeds/rss/"]],
+        json_schema_extra=lambda schema: _feed_urls(schema),
     )
     limit: int | None = Field(None, ge=1, le=1000, description="take at most this many items from each feed")
 

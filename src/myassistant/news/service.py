@@ -141,7 +141,13 @@ def fetch_news(
         if progress is not None:
             progress(done, len(urls))
 
-    responses = sources.fetch_all_sync(requests, options=options, transport=transport, on_done=on_done)
+    responses = sources.fetch_all_sync(
+        requests,
+        options=options,
+        transport=transport,
+        on_done=on_done,
+        allow_private=settings.news_allow_private_hosts,
+    )
     results = [_store_response(session, feed_ids[r.url], r, limit=limit) for r in responses]
     return FetchReport(
         feeds=results,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import http as http_status
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -88,17 +90,39 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
 
 
 def _describe(exc: BaseException, options: FetchOptions) -> str:
+    """Our own words for a failure: the exception texts can quote what the other side sent."""
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return f"timed out after {options.timeout_s:g} s"
     if isinstance(exc, _TooLarge):
         return (
             f"response too large: more than {options.max_bytes} bytes ({options.max_bytes / 2**20:g} MB cap)"
         )
+    if isinstance(exc, http.NonPublicAddress):
+        return f"refused: {exc} (set NEWS_ALLOW_PRIVATE_HOSTS=1 to fetch from it)"
     if isinstance(exc, httpx.TooManyRedirects):
         return "too many redirects"
     if isinstance(exc, httpx.ConnectError):
-        return f"connection failed: {exc}" if str(exc) else "connection failed"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return "TLS handshake failed" if _caused_by(exc, ssl.SSLError) else "connection failed"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server's answer is not valid HTTP"
+    return f"request failed ({type(exc).__name__})"
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _status_text(status: int) -> str:
+    """`HTTP 404 Not Found`, with the standard phrase rather than the one the server sent."""
+    try:
+        return f"HTTP {status} {http_status.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
 
 
 async def _fetch_one(client: httpx.AsyncClient, request: FeedRequest, options: FetchOptions) -> FeedResponse:
@@ -146,7 +170,7 @@ async def _exchange(client: httpx.AsyncClient, request: FeedRequest, options: Fe
         if status == httpx.codes.NOT_MODIFIED:
             return FeedResponse(url=request.url, outcome="not_modified", http_status=status)
         if status >= httpx.codes.BAD_REQUEST:
-            error = f"HTTP {status} {response.reason_phrase}"
+            error = _status_text(status)
             return FeedResponse(
                 url=request.url,
                 outcome="error",
@@ -172,8 +196,13 @@ async def fetch_all(
     options: FetchOptions | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     on_done: Callable[[FeedResponse], None] | None = None,
+    allow_private: bool = False,
 ) -> list[FeedResponse]:
-    """Fetch every feed concurrently (at most `options.concurrency` at once), results in input order."""
+    """Fetch every feed concurrently (at most `options.concurrency` at once), results in input order.
+
+    Hosts that resolve to loopback, private, link-local or other non-public addresses are refused
+    (redirects included) unless `allow_private`: a feed URL comes from the caller.
+    """
     options = options or FetchOptions()
     limit = asyncio.Semaphore(max(1, options.concurrency))
 
@@ -185,7 +214,10 @@ async def fetch_all(
         return response
 
     async with http.async_client(
-        timeout_s=options.timeout_s, max_connections=max(1, options.concurrency), transport=transport
+        timeout_s=options.timeout_s,
+        max_connections=max(1, options.concurrency),
+        transport=transport,
+        public_only=not allow_private,
     ) as client:
         return list(await asyncio.gather(*(bounded(client, request) for request in requests)))
 
@@ -210,6 +242,11 @@ def fetch_all_sync(
     options: FetchOptions | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     on_done: Callable[[FeedResponse], None] | None = None,
+    allow_private: bool = False,
 ) -> list[FeedResponse]:
     """`fetch_all` for sync callers (routes, CLI, scheduler threads)."""
-    return run_coroutine(lambda: fetch_all(requests, options=options, transport=transport, on_done=on_done))
+    return run_coroutine(
+        lambda: fetch_all(
+            requests, options=options, transport=transport, on_done=on_done, allow_private=allow_private
+        )
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 from myassistant.core.metadata import register_unmanaged
 
 # Full-text objects the ORM does not manage (created by migration 0002 for one backend only):
@@ -25,6 +25,7 @@ class Feed(Base):
     """One RSS/Atom feed: conditional-GET validators and the outcome of the last fetches."""
 
     __tablename__ = "feeds"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -44,7 +45,7 @@ class Article(Base):
     """One news item under its canonical URL; `first_seen_at` is when we stored it (point-in-time key)."""
 
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_first_seen_at", "first_seen_at"),)
+    __table_args__ = (Index("ix_articles_first_seen_at", "first_seen_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -146,12 +146,40 @@ class NotifyRulesUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    buy: bool | None = None
+    # None means "not given": a null for these would reach the merged document, which refuses it.
+    buy: bool | None = Field(default=None, json_schema_extra=lambda schema: _not_null(schema))
     flat_min_prob: float | None = Field(default=None, ge=0.0, le=1.0)
-    source: Source | None = None
-    include_blocked: bool | None = None
+    source: Source | None = Field(default=None, json_schema_extra=lambda schema: _not_null(schema))
+    include_blocked: bool | None = Field(default=None, json_schema_extra=lambda schema: _not_null(schema))
     max_delay_minutes: int | None = Field(default=None, ge=1, le=100_000)
-    alerts: bool | None = None
+    alerts: bool | None = Field(default=None, json_schema_extra=lambda schema: _not_null(schema))
+
+
+def _not_null(schema: dict[str, Any]) -> None:
+    """Schema: the field may be omitted, but not sent as null (the validator below refuses null)."""
+    schema["anyOf"] = [option for option in schema.get("anyOf", []) if option.get("type") != "null"]
+    schema.pop("default", None)
+
+
+def _profile_name(schema: dict[str, Any]) -> None:
+    _not_null(schema)
+    for option in schema["anyOf"]:
+        option["pattern"] = PROFILE_NAME_PATTERN
+
+
+# The schema states what the validators accept: a token of @BotFather's shape, a chat id or
+# @channelname, profile names of the allowed form (the masked token echoed back also keeps the token).
+TOKEN_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "pattern": TOKEN_PATTERN.pattern}, {"type": "null"}]
+}
+CHAT_ID_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": -(MAX_CHAT_ID - 1), "maximum": MAX_CHAT_ID - 1, "not": {"const": 0}},
+        {"type": "string", "pattern": r"^-?[1-9][0-9]{0,14}$"},
+        {"type": "string", "pattern": CHANNEL_PATTERN.pattern},
+        {"type": "null"},
+    ]
+}
 
 
 class NotifyConfigUpdate(BaseModel):
@@ -163,12 +191,27 @@ class NotifyConfigUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    enabled: bool | None = None
-    token: str | None = Field(default=None, max_length=200, description="null removes the token")
-    chat_id: int | str | None = Field(default=None, description="integer id or @channelname; null removes it")
+    enabled: bool | None = Field(default=None, json_schema_extra=_not_null)
+    token: str | None = Field(
+        default=None, max_length=200, description="null removes the token", json_schema_extra=TOKEN_SCHEMA
+    )
+    chat_id: int | str | None = Field(
+        default=None,
+        description="integer id or @channelname; null removes it",
+        json_schema_extra=CHAT_ID_SCHEMA,
+    )
     lang: Lang | None = None
-    profiles: dict[str, NotifyRulesUpdate | None] | None = Field(default=None, max_length=MAX_PROFILES)
-    active_profile: str | None = Field(default=None, max_length=32)
+    profiles: dict[str, NotifyRulesUpdate | None] | None = Field(
+        default=None,
+        max_length=MAX_PROFILES,
+        json_schema_extra=lambda schema: _profile_names(schema),
+    )
+    active_profile: str | None = Field(
+        default=None,
+        max_length=32,
+        description="one of the profiles (after this update)",
+        json_schema_extra=_profile_name,
+    )
     expected_version: int | None = Field(
         default=None,
         ge=0,
@@ -182,6 +225,13 @@ class NotifyConfigUpdate(BaseModel):
         if value is None:
             raise ValueError(f"{info.field_name} cannot be null; omit it to keep the current value")
         return value
+
+
+def _profile_names(schema: dict[str, Any]) -> None:
+    _not_null(schema)
+    for option in schema["anyOf"]:
+        if option.get("type") == "object":
+            option["propertyNames"] = {"pattern": PROFILE_NAME_PATTERN}
 
 
 class NotifyConfigPublic(BaseModel):

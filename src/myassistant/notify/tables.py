@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 
 
 class Notification(Base):
@@ -20,6 +20,7 @@ class Notification(Base):
         UniqueConstraint("signal_event_id", "chat_id"),
         UniqueConstraint("dedupe_key", "chat_id"),
         Index("ix_notifications_status_created_at", "status", "created_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -44,7 +45,7 @@ class NotificationAttempt(Base):
     """One sendMessage (or sendDocument) exchange with Telegram, written as it happens."""
 
     __tablename__ = "notification_attempts"
-    __table_args__ = (UniqueConstraint("notification_id", "number"),)
+    __table_args__ = (UniqueConstraint("notification_id", "number"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 
 
 class Replay(Base):
@@ -16,7 +16,7 @@ class Replay(Base):
     `<ARTIFACTS_DIR>/replays/<id>/`."""
 
     __tablename__ = "replays"
-    __table_args__ = (Index("ix_replays_created_at", "created_at"),)
+    __table_args__ = (Index("ix_replays_created_at", "created_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     status: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | failed

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 
 
 class Report(Base):
@@ -15,6 +15,7 @@ class Report(Base):
     __table_args__ = (
         UniqueConstraint("date", "lang"),  # a rebuild replaces the day's file and row
         Index("ix_reports_created_at", "created_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -2,23 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from myassistant.market import logic as market_logic
 from myassistant.notify.schemas import NotificationResult
 from myassistant.trading.schemas import OrderRead
 
 SignalSource = Literal["endpoint", "scheduler", "action"]
 
 
+def _only(key: str, value: object) -> Callable[[dict[str, Any]], None]:
+    """Schema: the string option of an optional field also has `key: value` (what the service accepts)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for option in schema.get("anyOf", [schema]):
+            if option.get("type") == "string":
+                option[key] = value
+
+    return extra
+
+
 class SignalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    exchange: str | None = Field(default=None, max_length=32, description="default: DEFAULT_EXCHANGE")
-    symbol: str = Field(min_length=3, max_length=41, examples=["BTC/USDT"])
-    timeframe: str | None = Field(default=None, max_length=4, description="default: DEFAULT_TIMEFRAME")
+    exchange: str | None = Field(
+        default=None,
+        max_length=32,
+        description="default: DEFAULT_EXCHANGE",
+        json_schema_extra=_only("pattern", market_logic.EXCHANGE_PATTERN_ANY_CASE),
+    )
+    symbol: str = Field(
+        min_length=3,
+        max_length=41,
+        examples=["BTC/USDT"],
+        json_schema_extra=_only("pattern", market_logic.SYMBOL_PATTERN_ANY_CASE),
+    )
+    timeframe: str | None = Field(
+        default=None,
+        max_length=4,
+        description="default: DEFAULT_TIMEFRAME",
+        json_schema_extra=_only("enum", list(market_logic.VALID_TIMEFRAMES)),
+    )
     horizon_steps: int | None = Field(
         default=None, ge=1, le=10_000, description="default: DEFAULT_HORIZON_STEPS"
     )

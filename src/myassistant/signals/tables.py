@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 
 
 class SignalEvent(Base):
@@ -29,6 +29,7 @@ class SignalEvent(Base):
             sqlite_where=text("forward_return IS NULL"),
             postgresql_where=text("forward_return IS NULL"),
         ),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

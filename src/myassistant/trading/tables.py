@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from myassistant.core.db import Base, BigIntPK
+from myassistant.core.db import NEVER_REUSE_IDS, Base, BigIntPK
 
 
 class PaperAccount(Base):
@@ -22,6 +22,7 @@ class PaperAccount(Base):
             sqlite_where=text("status = 'open'"),
             postgresql_where=text("status = 'open'"),
         ),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -37,7 +38,7 @@ class PaperAccount(Base):
 
 class PaperPosition(Base):
     __tablename__ = "paper_positions"
-    __table_args__ = (UniqueConstraint("account_id", "exchange", "symbol"),)
+    __table_args__ = (UniqueConstraint("account_id", "exchange", "symbol"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("paper_account.id", ondelete="CASCADE"))
@@ -60,6 +61,7 @@ class PaperOrder(Base):
     __table_args__ = (
         UniqueConstraint("signal_event_id"),  # at most one order per signal event (NULLs are distinct)
         Index("ix_paper_orders_account_id_id", "account_id", "id"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
