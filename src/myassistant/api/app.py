@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -88,6 +89,15 @@ def _docs_kwargs(settings: Settings) -> dict[str, Any]:
     return {"docs_url": None, "redoc_url": None, "openapi_url": None}
 
 
+def _stop_training_workers() -> None:
+    """Training workers are processes of their own: stopping the service stops them (a training run in
+    progress fails and is recorded), instead of leaving them to finish or idle out minutes later."""
+    if "joblib" in sys.modules:  # nothing trained in this process: no worker to stop
+        from myassistant.ml.fanout import release_workers
+
+        release_workers()
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     for line in diagnostics.boot_lines():
@@ -109,6 +119,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if app.state.bot is not None:
             app.state.bot.shutdown()
+        _stop_training_workers()  # first: a training job the scheduler waits for then ends at once
         if app.state.scheduler is not None:
             app.state.scheduler.shutdown()
         if first_run is not None:
