@@ -54,3 +54,24 @@ def test_postgres_upgrade_head_matches_the_tables(postgres_server) -> None:
         assert _diff(url) == []
     finally:
         postgres_server.drop(url)
+
+
+def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
+    assert (migrate.script_head(),) == migrate.current_heads()
+
+
+def test_an_up_to_date_database_is_not_migrated_again_and_alembic_is_not_loaded(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{(tmp_path / 'm.db').as_posix()}"
+    assert migrate.upgrade_if_needed(url) is True
+    assert migrate.database_revision(url) == migrate.script_head()
+    code = (
+        "import sys\n"
+        "from myassistant.core import migrate\n"
+        f"ran = migrate.upgrade_if_needed({url!r})\n"
+        "print(ran, 'alembic' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]

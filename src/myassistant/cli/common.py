@@ -67,7 +67,7 @@ def migrate_database(settings: Settings) -> None:
     from myassistant.core import migrate as migrations
 
     settings.ensure_dirs()
-    migrations.upgrade(settings.database_url)
+    migrations.upgrade_if_needed(settings.database_url)
 
 
 @contextmanager
