@@ -6,17 +6,20 @@ Each test reads what the page shows and compares it with what the API answers fo
 from __future__ import annotations
 
 import base64
+import html
 import json
 import time
+from datetime import date, datetime
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 
 from myassistant.dashboard.views import PAGES
-from myassistant.dashboard.widgets import number
-from tests.fixtures.dashboard import SEEDED_TOKEN, live_api, open_page, texts_of
+from myassistant.dashboard.widgets import number, percent, share
+from tests.fixtures.dashboard import SEEDED_TOKEN, forget_cached_reads, live_api, open_page, texts_of
 
 # A page reads at most this many endpoints in one run (its docstring lists them).
 MAX_READS_PER_PAGE = 6
@@ -373,6 +376,260 @@ def test_memory_adds_searches_and_deletes_notes(api) -> None:
     app.button(key="memory:delete").click().run()
     app.button(key="memory:delete:yes").click().run()
     assert [n["text"] for n in _get(api, "/memory")] == ["SOL looks strong after the ETF news"]
+
+
+# --- Reports -------------------------------------------------------------------------------------
+
+
+def _report_html(api, day: str, lang: str) -> str:
+    response = httpx.get(f"{api.url}/report/{day}", params={"lang": lang})
+    response.raise_for_status()
+    return response.text
+
+
+def _srcdoc(app) -> str:  # type: ignore[no-untyped-def]
+    """The HTML the page put in its (outer) frame."""
+    [frame] = app.get("iframe")
+    return str(frame.proto.srcdoc)
+
+
+def test_reports_lists_the_built_reports_and_shows_the_chosen_one_sandboxed_with_its_download(
+    api, seeded
+) -> None:
+    app = open_page(api, "reports")
+    assert not app.exception
+    assert (
+        {"/reports", "/report/2026-01-15"} <= set(api.reads()) <= {"/time", "/reports", "/report/2026-01-15"}
+    )
+    [built] = _get(api, "/reports")
+    record = seeded["report"]
+    assert (built["date"], built["lang"], built["size"]) == ("2026-01-15", "en", record.size)
+    listed = _table(app, "Size (KB)")
+    assert list(listed["Day (UTC)"]) == ["2026-01-15"] and list(listed["Language"]) == ["en"]
+    assert list(listed["Size (KB)"]) == [round(record.size / 1024, 1)] and list(listed["Job run"]) == ["—"]
+    assert "Built reports (1)" in texts_of(app)
+    # Inline: the report in a frame of its own that may run no script and has no origin.
+    document = _report_html(api, "2026-01-15", "en")
+    outer = _srcdoc(app)
+    assert '<iframe sandbox="allow-popups allow-popups-to-escape-sandbox"' in outer
+    assert "allow-scripts" not in outer and "allow-same-origin" not in outer
+    assert f'srcdoc="{html.escape(document, quote=True)}"' in outer
+    assert "Paper account" in document and "<script" not in document.lower()
+    # Its download: the same bytes under the file's own name.
+    [download] = app.get("download_button")
+    expected = _calculate_file_id(document.encode("utf-8"), "text/html", "daily_2026-01-15_en.html")
+    assert download.label == "Download the HTML file" and download.proto.url.endswith(f"/{expected}.html")
+    # The day before yesterday was never built: the control's default day is yesterday.
+    assert app.date_input(key="reports:day").value == date(2026, 1, 14)
+
+
+def test_reports_build_now_builds_the_chosen_day_through_the_job_and_shows_it(api) -> None:
+    app = open_page(api, "reports")
+    app.date_input(key="reports:day").set_value(date(2026, 1, 14))
+    app.selectbox(key="reports:lang").select("ru").run()
+    app.button(key="reports:build").click().run()
+    reports = _get(api, "/reports")
+    assert [(r["date"], r["lang"]) for r in reports] == [("2026-01-15", "en"), ("2026-01-14", "ru")]
+    built = reports[1]
+    assert f"The ru report for 2026-01-14 is built ({built['size']} bytes)." in texts_of(app)
+    [run] = _get(api, "/automation/runs", job="build_report")
+    assert (run["id"], run["source"], run["status"]) == (built["job_run_id"], "api", "ok")
+    assert list(_table(app, "Size (KB)")["Job run"]) == ["—", f"#{run['id']}"]
+    # The new report is the one shown.
+    assert app.selectbox(key="reports:chosen").value == "2026-01-14 ru"
+    document = _report_html(api, "2026-01-14", "ru")
+    assert html.escape(document, quote=True) in _srcdoc(app) and "Сводка" in document
+
+
+def test_reports_show_the_apis_refusal_next_to_the_build_control_and_a_missing_file(
+    api, seeded, peer_settings
+) -> None:
+    app = open_page(api, "reports")
+    app.date_input(key="reports:day").set_value(date(2026, 1, 16))
+    app.button(key="reports:build").click().run()
+    [error] = app.error
+    assert error.value.startswith("The service refused (422): invalid request: body.date")
+    assert "2026-01-16 is in the future (today is 2026-01-15 UTC)" in error.value
+    assert [r["date"] for r in _get(api, "/reports")] == ["2026-01-15"]
+    # A report whose file was deleted: its 404 says how to build it again, where the report would be.
+    (peer_settings.artifacts_dir / seeded["report"].path).unlink()
+    forget_cached_reads()
+    app = open_page(api, "reports")
+    [error] = app.error
+    assert error.value.startswith("The service refused (404): the en report for 2026-01-15 was built")
+    assert not app.get("iframe") and not app.get("download_button")
+
+
+# --- Replay --------------------------------------------------------------------------------------
+
+
+def test_replay_shows_the_figures_curves_trades_and_vetoes_of_the_chosen_replay(api, seeded) -> None:
+    app = open_page(api, "replay")
+    assert not app.exception
+    replay_id = seeded["replay"].id
+    assert api.reads() == ["/watchlist", "/replays", f"/replays/{replay_id}", "/prices/latest"]
+    detail = _get(api, f"/replays/{replay_id}", curve_points=2000, limit=1000)
+    metrics = detail["metrics"]
+    assert detail["status"] == "succeeded" and metrics["trades"] > 0 and metrics["vetoes"] > 0
+    shown = {metric.label: metric.value for metric in app.metric}
+    assert shown["Return after costs"] == percent(metrics["total_return"])
+    assert shown["Buy-and-hold"] == percent(metrics["buy_and_hold_return"])
+    assert shown["Trades"] == str(metrics["trades"]) and shown["Max drawdown"] == share(
+        metrics["max_drawdown"]
+    )
+    listed = _table(app, "Window (UTC)")
+    assert list(listed["#"]) == [replay_id] and list(listed["Status"]) == ["succeeded"]
+    # Both sides' equity against buy-and-hold, which ends where the buy-and-hold figure says.
+    curves = _traces(_plotly(app, 0))
+    assert set(curves) == {"A: as replayed", "B: what-if", "Buy-and-hold"}
+    assert _values(curves["A: as replayed"]["y"]) == pytest.approx([p["equity"] for p in detail["curve"]])
+    assert _values(curves["B: what-if"]["y"]) == pytest.approx([p["equity"] for p in detail["what_if_curve"]])
+    hold = _values(curves["Buy-and-hold"]["y"])
+    assert hold[-1] == pytest.approx(metrics["initial_equity"] * (1 + metrics["buy_and_hold_return"]))
+    assert len(hold) == detail["curve_points_total"] == len(detail["curve"])
+    # The first pair's trades and vetoes on its candles over the window.
+    trades = [row for row in detail["trades"] if row["symbol"] == "BTC/USDT"]
+    chart = _traces(_plotly(app, 1))
+    assert set(chart) == {"Price", "Round trip", "BUY (entry)", "SELL (exit)", "BUY blocked"}
+    assert _values(chart["BUY (entry)"]["y"]) == pytest.approx([row["entry_price"] for row in trades])
+    assert _values(chart["SELL (exit)"]["customdata"]) == pytest.approx([row["return"] for row in trades])
+    start, end = (datetime.fromisoformat(detail["params"][side]) for side in ("start", "end"))
+    stored = _get(api, "/prices/latest", symbol="BTC/USDT", limit=5000)["bars"]
+    in_window = [b for b in stored if start <= datetime.fromisoformat(b["ts"]) <= end]
+    assert len(chart["Price"]["x"]) == len(in_window) > 0
+    vetoed = [row for row in detail["vetoes"] if row["symbol"] == "BTC/USDT"]
+    assert len(_values(chart["BUY blocked"]["x"])) == len(vetoed)
+    assert list(_table(app, "Exit")["Pair"]) == [row["symbol"] for row in detail["trades"]]
+    vetoes = _table(app, "Would have earned")
+    assert list(vetoes["Filter"]) == [row["filters"] for row in detail["vetoes"]]
+    assert list(vetoes["Would have earned"]) == [percent(row["forward_return"]) for row in detail["vetoes"]]
+    assert "cooldown_minutes" in set(vetoes["Filter"])
+    # The what-if: both sides' figures and the BUYs only one of them blocked.
+    sides = _table(app, "Side")
+    assert list(sides["Return after costs"]) == [
+        percent(metrics["total_return"]),
+        percent(detail["what_if"]["b"]["total_return"]),
+    ]
+    only_a = detail["what_if"]["blocked_only_by_a"]
+    assert (
+        f"BUYs only A blocked: {only_a['count']}; they would have earned "
+        f"{percent(only_a['forward_return_sum'])} in total"
+    ) in texts_of(app)
+    # The other pair's chart.
+    app.selectbox(key="replay:pair").select("ETH/USDT").run()
+    chart = _traces(_plotly(app, 1))
+    eth = [row for row in detail["trades"] if row["symbol"] == "ETH/USDT"]
+    assert _values(chart["BUY (entry)"]["y"]) == pytest.approx([row["entry_price"] for row in eth]) and eth
+
+
+def test_replay_start_queues_a_replay_shows_it_and_then_its_results(api, seeded) -> None:
+    app = open_page(api, "replay")
+    app.multiselect(key="replay:pairs").select("bybit BTC/USDT")
+    app.date_input(key="replay:first_day").set_value(date(2026, 1, 14))
+    app.date_input(key="replay:last_day").set_value(date(2026, 1, 15))
+    app.text_input(key="replay:train_bars").input("1000")
+    app.text_input(key="replay:n_jobs").input("1").run()
+    app.button(key="replay:start").click().run()
+    [replay] = [r for r in _get(api, "/replays") if r["id"] != seeded["replay"].id]
+    started = texts_of(app)
+    assert app.selectbox(key="replay:chosen").value == replay["id"]
+    params = replay["params"]
+    assert [p["symbol"] for p in params["pairs"]] == ["BTC/USDT"] and params["train_bars"] == 1000
+    assert (params["start"], params["end"]) == ("2026-01-14T00:00:00+00:00", "2026-01-15T23:59:59+00:00")
+    assert params["mode"] == "walk_forward" and params["n_jobs"] == 1 and params["compare"] is None
+    done = _wait_for(
+        lambda: [r for r in _get(api, "/replays") if r["id"] == replay["id"] and r["status"] == "succeeded"],
+        timeout_s=180,
+    )
+    assert done, _get(api, f"/replays/{replay['id']}")
+    assert f"Replay #{replay['id']} started (job run #{done[0]['job_run_id']}); its progress" in started
+    app.run()  # sees no replay job running any more: redraws itself with fresh reads
+    metrics = done[0]["metrics"]
+    shown = {metric.label: metric.value for metric in app.metric}
+    assert shown["Return after costs"] == percent(metrics["total_return"])
+    assert shown["Trades"] == str(metrics["trades"])
+
+
+def test_replay_shows_the_apis_refusal_next_to_the_start_control(api, seeded) -> None:
+    app = open_page(api, "replay")
+    app.radio(key="replay:mode").set_value("fixed").run()
+    app.button(key="replay:start").click().run()
+    [error] = app.error
+    assert error.value.startswith("The service refused (422):") and "run_id" in error.value
+    run_id = _get(api, "/model/runs")[-1]["id"]
+    app.text_input(key="replay:run_id").input(str(run_id))
+    app.date_input(key="replay:first_day").set_value(date(2026, 1, 15)).run()
+    app.button(key="replay:start").click().run()
+    [error] = app.error
+    assert error.value.startswith(f"The service refused (422): start: run {run_id} trained, validated")
+    assert [r["id"] for r in _get(api, "/replays")] == [seeded["replay"].id]
+
+
+def test_replay_what_if_sends_the_stored_policy_with_the_changed_fields(api, seeded) -> None:
+    app = open_page(api, "replay")
+    reads = len(api.reads())
+    app.checkbox(key="replay:what_if").check().run()
+    assert set(api.reads()[reads:]) == {"/risk/policy", "/trade/paper/settings"}
+    assert app.text_input(key="replay:b:cooldown_minutes").value == "60"
+    app.text_input(key="replay:b:cooldown_minutes").input("0")
+    app.text_input(key="replay:b:broker:fee_bps").input("a lot").run()
+    app.button(key="replay:start").click().run()
+    [error] = app.error
+    assert error.value.startswith("The service refused (422): invalid request: body.compare.broker.fee_bps")
+    app.text_input(key="replay:b:broker:fee_bps").input("20")
+    app.text_input(key="replay:n_jobs").input("1")
+    app.multiselect(key="replay:pairs").select("bybit ETH/USDT")
+    app.date_input(key="replay:first_day").set_value(date(2026, 1, 15))
+    app.radio(key="replay:mode").set_value("walk_forward")
+    app.text_input(key="replay:train_bars").input("1000").run()
+    app.button(key="replay:start").click().run()
+    [replay] = [r for r in _get(api, "/replays") if r["id"] != seeded["replay"].id]
+    compare = replay["params"]["compare"]
+    stored = _get(api, "/risk/policy")["value"]
+    changed = stored | {"cooldown_minutes": 0}
+    assert compare["risk_policy"] == {name: value for name, value in changed.items() if value is not None}
+    assert float(compare["broker"]["fee_bps"]) == 20 and float(replay["params"]["broker"]["fee_bps"]) == 10
+    assert _wait_for(
+        lambda: (
+            [r for r in _get(api, "/replays") if r["id"] == replay["id"] and r["status"] != "queued"]
+            and not [r for r in _get(api, "/automation/runs", job="replay") if r["status"] == "running"]
+        ),
+        timeout_s=180,
+    )
+
+
+def test_replay_shows_the_progress_of_a_running_replay(api, database, mid_bar_clock, seeded) -> None:
+    from myassistant.jobs.tables import JobRun
+    from myassistant.replay.tables import Replay
+
+    with database.session() as session:
+        run = JobRun(
+            job="replay",
+            source="api",
+            started_at=mid_bar_clock.now(),
+            status="running",
+            stats={"progress": {"done": 1, "total": 4, "label": "BTC/USDT: 2 models"}},
+        )
+        session.add(run)
+        session.flush()
+        running = Replay(
+            status="running",
+            mode="walk_forward",
+            params=seeded["replay"].params,
+            metrics={},
+            job_run_id=run.id,
+            created_at=mid_bar_clock.now(),
+            started_at=mid_bar_clock.now(),
+        )
+        session.add(running)
+        session.flush()
+        running_id = running.id
+    app = open_page(api, "replay")
+    [bar] = app.get("progress")
+    assert bar.value == 25 and "replay (api, since 2026-01-15 12:20) — 1/4 BTC/USDT: 2 models" in bar.text
+    assert app.selectbox(key="replay:chosen").value == running_id
+    assert f"Replay #{running_id} is running; its results show here when it has finished." in texts_of(app)
+    assert api.reads() == ["/watchlist", "/replays", "/automation/runs"]
 
 
 # --- Errors, tokens, language, bounded reads ------------------------------------------------------

@@ -62,6 +62,20 @@ def downsample_line(points: pd.DataFrame, x: str, y: str, max_points: int = MAX_
     return points.loc[keep].sort_values(x).reset_index(drop=True)
 
 
+def candlestick(bars: pd.DataFrame, *, name: str) -> go.Candlestick:
+    """The bars (`OHLCV` columns) as candles, merged down to at most MAX_POINTS."""
+    shown = downsample_ohlc(bars)
+    return go.Candlestick(
+        x=shown["ts"],
+        open=shown["open"],
+        high=shown["high"],
+        low=shown["low"],
+        close=shown["close"],
+        name=name,
+        showlegend=False,
+    )
+
+
 def signal_kind(event: Mapping[str, Any]) -> str:
     """ "buy", "blocked" (a BUY the risk policy vetoed) or "flat"."""
     if event.get("blocked"):
@@ -78,20 +92,7 @@ def market_figure(
     event id as customdata, so a click can choose it.
     """
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.04)
-    shown = downsample_ohlc(bars)
-    figure.add_trace(
-        go.Candlestick(
-            x=shown["ts"],
-            open=shown["open"],
-            high=shown["high"],
-            low=shown["low"],
-            close=shown["close"],
-            name=labels["price"],
-            showlegend=False,
-        ),
-        row=1,
-        col=1,
-    )
+    figure.add_trace(candlestick(bars, name=labels["price"]), row=1, col=1)
     if len(events):
         kinds = events.apply(signal_kind, axis=1)
         styles = {
@@ -201,4 +202,117 @@ def volume_by_source_figure(articles: pd.DataFrame) -> go.Figure:
     counts = articles["source"].value_counts() if "source" in articles else pd.Series(dtype=int)
     figure = go.Figure(go.Bar(x=counts.index.tolist(), y=counts.to_numpy().tolist()))
     figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return figure
+
+
+# --- replays -------------------------------------------------------------------------------------
+
+SELL_COLOR, HOLD_COLOR = "#d73027", "#7f7f7f"
+
+
+def replay_equity_figure(
+    sides: Sequence[tuple[str, pd.DataFrame]], hold: pd.DataFrame | None, *, hold_label: str
+) -> go.Figure:
+    """Each side's equity curve (`time, equity`) against the same pairs' buy-and-hold (`time,
+    buy_and_hold`, dashed), each downsampled to at most MAX_POINTS."""
+    figure = go.Figure()
+    for name, curve in sides:
+        shown = downsample_line(curve, "time", "equity")
+        figure.add_trace(go.Scatter(x=shown["time"], y=shown["equity"], mode="lines", name=name))
+    if hold is not None and len(hold):
+        shown = downsample_line(hold, "time", "buy_and_hold")
+        figure.add_trace(
+            go.Scatter(
+                x=shown["time"],
+                y=shown["buy_and_hold"],
+                mode="lines",
+                line={"dash": "dash", "color": HOLD_COLOR},
+                name=hold_label,
+            )
+        )
+    figure.update_layout(
+        height=340,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+    )
+    return figure
+
+
+def replay_trades_figure(
+    bars: pd.DataFrame, trades: pd.DataFrame, vetoes: pd.DataFrame, *, title: str, labels: Mapping[str, str]
+) -> go.Figure:
+    """A pair's candles with a replay's round trips on them: each BUY (at its bar's close, the fill
+    price) joined to its SELL, and the BUYs the risk policy vetoed (at their bar's close).
+
+    `trades` needs `entry_bar_dt, exit_bar_dt, entry_price, exit_price, return`; `vetoes` needs
+    `bar_dt, filters, forward_return`; only what falls on the bars is drawn.
+    """
+    figure = go.Figure(candlestick(bars, name=labels["price"]))
+    first = bars["ts"].min() if len(bars) else None
+    shown = trades if first is None or trades.empty else trades[trades["entry_bar_dt"] >= first]
+    if len(shown):
+        joins: list[Any] = []
+        prices: list[Any] = []
+        for entry, exit_, bought, sold in zip(
+            shown["entry_bar_dt"],
+            shown["exit_bar_dt"],
+            shown["entry_price"],
+            shown["exit_price"],
+            strict=True,
+        ):
+            joins += [entry, exit_, None]
+            prices += [bought, sold, None]
+        figure.add_trace(
+            go.Scatter(
+                x=joins,
+                y=prices,
+                mode="lines",
+                line={"dash": "dot", "width": 1, "color": HOLD_COLOR},
+                name=labels["round_trip"],
+                hoverinfo="skip",
+            )
+        )
+        returns = shown["return"].astype(float)
+        for x, y, symbol, color, label in (
+            ("entry_bar_dt", "entry_price", "triangle-up", BUY_COLOR, labels["entry"]),
+            ("exit_bar_dt", "exit_price", "triangle-down", SELL_COLOR, labels["exit"]),
+        ):
+            figure.add_trace(
+                go.Scatter(
+                    x=shown[x],
+                    y=shown[y],
+                    mode="markers",
+                    name=label,
+                    marker={"symbol": symbol, "color": color, "size": 11, "line": {"width": 1}},
+                    customdata=returns,
+                    hovertemplate="%{x}<br>%{y}<br>%{customdata:+.2%}<extra>" + label + "</extra>",
+                )
+            )
+    if len(vetoes) and len(bars):
+        closes = bars.set_index("ts")["close"]
+        at = closes.reindex(vetoes["bar_dt"]).to_numpy()
+        on_chart = vetoes.assign(price=at).dropna(subset=["price"])
+        if len(on_chart):
+            figure.add_trace(
+                go.Scatter(
+                    x=on_chart["bar_dt"],
+                    y=on_chart["price"],
+                    mode="markers",
+                    name=labels["vetoed"],
+                    marker={"symbol": "x", "color": BLOCKED_COLOR, "size": 10, "line": {"width": 1}},
+                    customdata=np.column_stack(
+                        [on_chart["filters"], on_chart["forward_return"].astype(float)]
+                    ),
+                    hovertemplate="%{x}<br>%{customdata[0]}<br>%{customdata[1]:+.2%}<extra>"
+                    + labels["vetoed"]
+                    + "</extra>",
+                )
+            )
+    figure.update_layout(
+        title=title,
+        height=520,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_rangeslider_visible=False,
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+    )
     return figure

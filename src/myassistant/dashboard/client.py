@@ -58,7 +58,9 @@ def _send(
     *,
     params: Params | None = None,
     body: Any = None,
+    text: bool = False,
 ) -> Any:
+    """The answer's JSON (None when empty), or its text with `text` (an HTML report)."""
     client = _http(connection.base_url, connection.token)
     query = {key: value for key, value in (params or {}).items() if value is not None and value != ""}
     try:
@@ -73,6 +75,8 @@ def _send(
         raise ApiUnreachable(connection.base_url, str(exc) or type(exc).__name__) from None
     if response.status_code >= 400:
         raise _error(response, method, path)
+    if text:
+        return response.text
     if response.status_code == 204 or not response.content:
         return None
     return response.json()
@@ -95,13 +99,15 @@ def _error(response: httpx.Response, method: str, path: str) -> ApiError:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=512)
-def _cached_get(connection: Connection, path: str, params: tuple[tuple[str, Any], ...]) -> Any:
+def _cached_get(
+    connection: Connection, path: str, params: tuple[tuple[str, Any], ...], text: bool = False
+) -> Any:
     # Errors raise, and Streamlit never caches an exception: the next rerun asks again.
-    return _send(connection, "GET", path, params=dict(params))
+    return _send(connection, "GET", path, params=dict(params), text=text)
 
 
 class Api:
-    """What a page calls: `get` (cached CACHE_TTL_S unless `fresh`), `post`, `delete`."""
+    """What a page calls: `get` (cached CACHE_TTL_S unless `fresh`), `get_text`, `post`, `delete`."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -114,6 +120,15 @@ class Api:
         if fresh:
             return _send(self.connection, "GET", path, params=params)
         return _cached_get(self.connection, path, tuple(sorted((params or {}).items())))
+
+    def get_text(self, path: str, params: Params | None = None) -> str:
+        """A read that answers text, not JSON (a report's HTML); cached like `get`."""
+        answer: str = _cached_get(self.connection, path, tuple(sorted((params or {}).items())), text=True)
+        return answer
+
+    def forget_reads(self) -> None:
+        """Drop every cached read, so the next ones ask the service (a run that just ended)."""
+        _cached_get.clear()
 
     def post(self, path: str, body: Any = None) -> Any:
         """A change: sent now, and every cached read dropped so pages show its effect at once."""

@@ -139,6 +139,18 @@ def confirmed_button(
     flash(key)
 
 
+def run_progress(run: Mapping[str, Any]) -> None:
+    """A running job's bar: `done/total` and its current item, from the run's `progress` (the
+    service's in-process board), else the one kept in its stats."""
+    progress = run.get("progress") or (run.get("stats") or {}).get("progress") or {}
+    total, done = progress.get("total") or 0, progress.get("done") or 0
+    label = t("automation.progress", job=run["job"], source=run["source"], started=when(run["started_at"]))
+    if total:
+        st.progress(min(done / total, 1.0), text=f"{label} — {done}/{total} {progress.get('label', '')}")
+    else:
+        st.progress(0.0, text=f"{label} — {t('automation.no_progress')}")
+
+
 # --- values ------------------------------------------------------------------------------------
 
 
@@ -181,6 +193,11 @@ def price(value: float | None) -> str:
 
 def percent(value: float | None, decimals: int = 2) -> str:
     return "—" if value is None else f"{value * 100:+.{decimals}f}%"
+
+
+def share(value: float | None, decimals: int = 1) -> str:
+    """A fraction that has no sign to show (a win rate, an exposure) as a percentage."""
+    return "—" if value is None else f"{value * 100:.{decimals}f}%"
 
 
 def optional_number(raw: str) -> float | int | str | None:

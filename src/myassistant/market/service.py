@@ -483,9 +483,11 @@ def latest_bar(session: Session, *, exchange: str, symbol: str, timeframe: str) 
     return bars[-1] if bars else None
 
 
-def latest_bars(session: Session, *, exchange: str, symbol: str, timeframe: str, limit: int) -> list[Bar]:
-    """The last `limit` stored bars, oldest first."""
-    frame = load_prices(session, exchange=exchange, symbol=symbol, timeframe=timeframe, limit=limit)
+def latest_bars(
+    session: Session, *, exchange: str, symbol: str, timeframe: str, limit: int, end: datetime | None = None
+) -> list[Bar]:
+    """The last `limit` stored bars (opening at or before `end`, when given), oldest first."""
+    frame = load_prices(session, exchange=exchange, symbol=symbol, timeframe=timeframe, end=end, limit=limit)
     return [
         Bar(ts=ts.to_pydatetime(), open=o, high=h, low=lo, close=c, volume=v)
         for ts, o, h, lo, c, v in zip(
@@ -549,15 +551,18 @@ def latest_prices(
     exchange: str | None = None,
     timeframe: str | None = None,
     limit: int,
+    end: datetime | None = None,
 ) -> PricesLatest:
     """Like `latest_bars` (exchange and timeframe default to the settings'), but 404 with a hint when
     nothing is stored."""
     exchange = exchange or settings.default_exchange
     timeframe = timeframe or settings.default_timeframe
-    bars = latest_bars(session, exchange=exchange, symbol=symbol, timeframe=timeframe, limit=limit)
+    bars = latest_bars(session, exchange=exchange, symbol=symbol, timeframe=timeframe, limit=limit, end=end)
     if not bars:
+        until = f" opening at or before {end.isoformat()}" if end is not None else ""
         raise NotFound(
-            f"no prices stored for {exchange} {symbol} {timeframe}; fetch them first with POST /prices/fetch"
+            f"no prices stored for {exchange} {symbol} {timeframe}{until}; fetch them first with "
+            "POST /prices/fetch"
         )
     return PricesLatest(exchange=exchange, symbol=symbol, timeframe=timeframe, bars=bars)
 

@@ -412,6 +412,7 @@ def _outcome(
 ) -> ReplayOutcome:
     decisions = pd.DataFrame.from_records(log.decisions, columns=list(DECISION_COLUMNS))
     curve = pd.DataFrame.from_records(log.curve, columns=["close_ns", "equity", "cash", "open_positions"])
+    curve["buy_and_hold"] = buy_and_hold_curve(series, curve["close_ns"].to_numpy(np.int64), broker)
     curve.insert(0, "time", pd.to_datetime(curve.pop("close_ns"), unit="ns", utc=True))
     trades = pd.DataFrame.from_records(log.trades, columns=list(TRADE_COLUMNS))
     vetoes = pd.DataFrame.from_records(log.vetoes, columns=list(VETO_COLUMNS))
@@ -509,6 +510,27 @@ def buy_and_hold(series: Sequence[PairSeries], broker: BrokerSettings) -> float 
         float(costs.round_trip_growth(float(s.open[0]), float(s.close[-1]), rates)) for s in series if len(s)
     ]
     return float(np.mean(growth) - 1) if growth else None
+
+
+def buy_and_hold_curve(
+    series: Sequence[PairSeries], moments_ns: IntArray, broker: BrokerSettings
+) -> FloatArray:
+    """What `buy_and_hold` would be worth at each moment (bar close, epoch ns): the initial cash in equal
+    parts, each pair bought at the window's first open and sold at its latest close by then, costs
+    included; a pair that has closed no bar yet is still cash. Its last value is `buy_and_hold`'s."""
+    rates = costs.rates_from_bps(float(broker.fee_bps), float(broker.slippage_bps))
+    held = [s for s in series if len(s)]
+    if not held:
+        return np.full(len(moments_ns), float(broker.initial_cash))
+    parts = np.empty((len(held), len(moments_ns)))
+    for row, s in enumerate(held):
+        entry = np.full(len(s), float(s.open[0]))
+        growth: FloatArray = costs.round_trip_growth(entry, s.close.astype(np.float64), rates)
+        closes_ns = s.bar_ns + timeframe_ms(s.pair.timeframe) * NS_PER_MS
+        latest = np.searchsorted(closes_ns, moments_ns, side="right") - 1
+        parts[row] = np.where(latest >= 0, growth[np.maximum(latest, 0)], 1.0)
+    worth: FloatArray = float(broker.initial_cash) * parts.mean(axis=0)
+    return worth
 
 
 def out_of_sample_auc(series: Sequence[PairSeries]) -> float | None:

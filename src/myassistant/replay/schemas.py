@@ -134,6 +134,11 @@ class CurvePoint(BaseModel):
     equity: float
     cash: float
     open_positions: int
+    buy_and_hold: float | None = Field(
+        default=None,
+        description="the same pairs bought at the window's first open in equal parts and marked at this "
+        "close, costs included (None for replays stored before it was kept)",
+    )
 
 
 class ReplayRead(ReplaySummary):
@@ -153,4 +158,7 @@ class ReplayRead(ReplaySummary):
         default_factory=list, description="the models that decided, per pair"
     )
     what_if: dict[str, Any] | None = Field(default=None, description="the compare policy, side by side")
+    what_if_curve: list[CurvePoint] = Field(
+        default_factory=list, description="the compare side's equity curve, thinned like `curve`"
+    )
     files: dict[str, str] = Field(default_factory=dict, description="parquet files under ARTIFACTS_DIR")

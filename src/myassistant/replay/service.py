@@ -239,9 +239,11 @@ def get(
     vetoes = pd.read_parquet(folder / "vetoes.parquet")
     models = pd.read_parquet(folder / "models.parquet")
     what_if = row.metrics.get("what_if")
+    what_if_curve: list[dict[str, Any]] = []
     if what_if is not None and (folder / "what_if.parquet").exists():
         blocked = pd.read_parquet(folder / "what_if.parquet")
         what_if = what_if | {"blocked": _records(blocked.iloc[offset : offset + limit])}
+        what_if_curve = _records(_thin(pd.read_parquet(folder / "b_curve.parquet"), curve_points))
     return ReplayRead.model_validate(
         summary
         | {
@@ -254,6 +256,7 @@ def get(
             "open_positions": row.metrics.get("open_positions_at_end", []),
             "models": _records(models.iloc[:limit]),
             "what_if": what_if,
+            "what_if_curve": what_if_curve,
             "files": {
                 path.stem: (Path(REPLAYS_SUBDIR) / str(replay_id) / path.name).as_posix()
                 for path in sorted(folder.glob("*.parquet"))

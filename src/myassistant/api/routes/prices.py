@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -45,8 +46,18 @@ def latest_prices(
     exchange: Annotated[ExchangeId | None, Query(description="default: DEFAULT_EXCHANGE")] = None,
     timeframe: Annotated[Timeframe | None, Query(description="default: DEFAULT_TIMEFRAME")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    end: Annotated[
+        datetime | None,
+        Query(description="only bars that open at or before this time (UTC when naive); default: the newest"),
+    ] = None,
 ) -> PricesLatest:
-    """The last `limit` stored closed bars, oldest first (`ts` = bar open time, UTC)."""
+    """The last `limit` stored closed bars (up to `end`), oldest first (`ts` = bar open time, UTC)."""
     return service.latest_prices(
-        session, settings=settings, symbol=symbol, exchange=exchange, timeframe=timeframe, limit=limit
+        session,
+        settings=settings,
+        symbol=symbol,
+        exchange=exchange,
+        timeframe=timeframe,
+        limit=limit,
+        end=end,
     )

@@ -26,5 +26,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/trading.py", "page.trading", ":material/account_balance_wallet:", "trading"),
     PageSpec("views/automation.py", "page.automation", ":material/schedule:", "automation"),
     PageSpec("views/settings.py", "page.settings", ":material/tune:", "settings"),
+    PageSpec("views/reports.py", "page.reports", ":material/description:", "reports"),
+    PageSpec("views/replay.py", "page.replay", ":material/history:", "replay"),
     PageSpec("views/memory.py", "page.memory", ":material/menu_book:", "memory"),
 )

@@ -13,7 +13,16 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from myassistant.dashboard.widgets import action_button, api, optional_number, run_page, t, table, when
+from myassistant.dashboard.widgets import (
+    action_button,
+    api,
+    optional_number,
+    run_page,
+    run_progress,
+    t,
+    table,
+    when,
+)
 
 POLL_S = 2.0
 HISTORY = 50
@@ -137,16 +146,7 @@ def _live_runs(was_running: bool) -> None:
         st.rerun()  # the last run just ended: redraw the whole page (statuses) and stop polling
     st.subheader(t("automation.running", count=len(active)))
     for run in active:
-        # `progress` of the run (the API's in-process board), else the one kept in its stats.
-        progress = run.get("progress") or (run.get("stats") or {}).get("progress") or {}
-        total, done = progress.get("total") or 0, progress.get("done") or 0
-        label = t(
-            "automation.progress", job=run["job"], source=run["source"], started=when(run["started_at"])
-        )
-        if total:
-            st.progress(min(done / total, 1.0), text=f"{label} — {done}/{total} {progress.get('label', '')}")
-        else:
-            st.progress(0.0, text=f"{label} — {t('automation.no_progress')}")
+        run_progress(run)
     st.subheader(t("automation.history"))
     table(
         [{**run, "started": when(run["started_at"]), "duration": _duration(run)} for run in runs],
