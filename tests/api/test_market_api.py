@@ -81,6 +81,24 @@ def test_unknown_exchange_id_is_422(api) -> None:
     assert "did you mean" in response.json()["detail"] and "bybit" in response.json()["detail"]
 
 
+def test_latest_up_to_an_end_answers_the_bars_opening_by_then(api) -> None:
+    api.post("/prices/fetch", json={"symbol": "BTC/USDT", "limit": 30})
+    newest = api.get("/prices/latest", params={"symbol": "BTC/USDT", "limit": 30}).json()["bars"]
+    older = api.get(
+        "/prices/latest", params={"symbol": "BTC/USDT", "limit": 5, "end": "2026-01-15T10:00:00Z"}
+    ).json()["bars"]
+    ten = datetime(2026, 1, 15, 10, tzinfo=UTC)
+    assert older == [b for b in newest if datetime.fromisoformat(b["ts"]) <= ten][-5:]
+    assert older[-1]["ts"].startswith("2026-01-15T10:00:00") and len(older) == 5
+    naive = api.get("/prices/latest", params={"symbol": "BTC/USDT", "limit": 5, "end": "2026-01-15T10:10:00"})
+    assert naive.json()["bars"] == older  # naive means UTC; the 10:15 bar opens after it
+    before_any = api.get("/prices/latest", params={"symbol": "BTC/USDT", "end": "2020-01-01T00:00:00Z"})
+    assert before_any.status_code == 404
+    assert "opening at or before 2020-01-01T00:00:00+00:00" in before_any.json()["detail"]
+    bad = api.get("/prices/latest", params={"symbol": "BTC/USDT", "end": "yesterday"})
+    assert bad.status_code == 422 and "query.end" in bad.json()["detail"]
+
+
 def test_latest_without_stored_prices_is_404_with_a_hint(api) -> None:
     response = api.get("/prices/latest", params={"symbol": "BTC/USDT"})
     assert response.status_code == 404

@@ -83,6 +83,10 @@ def test_post_replay_runs_the_job_and_answers_metrics_curve_trades_and_vetoes(ap
     )
     assert body["curve_points_total"] == 2 * 96 - 1 and len(body["curve"]) == body["curve_points_total"]
     assert body["curve"][-1]["equity"] == pytest.approx(metrics["final_equity"])
+    # Buy-and-hold at every close, ending at the figure; no what-if, no second curve.
+    hold = [point["buy_and_hold"] for point in body["curve"]]
+    assert hold[-1] == pytest.approx(metrics["initial_equity"] * (1 + metrics["buy_and_hold_return"]))
+    assert len(set(hold)) > 10 and body["what_if_curve"] == []
     assert {v["filters"].split(",")[0] for v in body["vetoes"]} <= set(STRICT) | {"max_open_positions"}
     assert body["params"]["risk_policy"]["max_open_positions"] == 1  # what was used is stored
     assert set(body["files"]) >= {"curve", "trades", "decisions", "vetoes"}
@@ -111,6 +115,13 @@ def test_the_what_if_shows_which_buys_each_policy_blocked_and_what_they_earned(a
     assert what_if["total_return_difference"] == pytest.approx(
         replay["metrics"]["total_return"] - what_if["b"]["total_return"]
     )
+    # Side B's own curve, at the same closes, with the same buy-and-hold.
+    side_b = replay["what_if_curve"]
+    assert [p["time"] for p in side_b] == [p["time"] for p in replay["curve"]]
+    assert side_b[-1]["equity"] == pytest.approx(what_if["b"]["final_equity"])
+    assert [p["buy_and_hold"] for p in side_b] == [p["buy_and_hold"] for p in replay["curve"]]
+    thinned = api.get(f"/replays/{replay['id']}", params={"curve_points": 7}).json()
+    assert len(thinned["what_if_curve"]) == 7 and thinned["what_if_curve"][-1] == side_b[-1]
 
 
 def test_wait_false_answers_202_with_the_replay_id_and_the_replay_finishes(api, world) -> None:

@@ -8,6 +8,7 @@ import string
 import subprocess
 import sys
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,88 @@ def test_market_figure_marks_each_kind_and_links_markers_to_their_events() -> No
     figure = charts.market_figure(bars, events, title="t", labels=labels)
     markers = {trace.name: list(trace.customdata) for trace in figure.data if trace.customdata is not None}
     assert markers == {"buy": [7], "blocked": [8], "flat": [9]}
+
+
+def _bars(n: int) -> pd.DataFrame:
+    close = 100 + np.arange(n, dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "ts": pd.date_range("2026-01-01", periods=n, freq="15min", tz="UTC"),
+            "open": close - 0.5,
+            "high": close + 1,
+            "low": close - 1,
+            "close": close,
+            "volume": np.ones(n),
+        }
+    )
+
+
+def test_replay_trades_figure_joins_each_round_trip_and_puts_vetoes_at_their_bars_close() -> None:
+    bars = _bars(10_000)
+    ts = bars["ts"]
+    trades = pd.DataFrame(
+        {
+            "entry_bar_dt": [ts[0] - pd.Timedelta("1h"), ts[10], ts[9000]],  # the first is before the chart
+            "exit_bar_dt": [ts[2], ts[14], ts[9004]],
+            "entry_price": [1.0, 110.1, 9100.2],
+            "exit_price": [2.0, 114.0, 9103.9],
+            "return": [0.5, 0.035, 0.0004],
+        }
+    )
+    vetoes = pd.DataFrame(
+        {
+            "bar_dt": [ts[20], ts[0] - pd.Timedelta("15min"), ts[7777]],
+            "filters": ["cooldown_minutes", "max_vol_norm", "max_vol_norm,max_open_positions"],
+            "forward_return": [0.01, None, -0.02],
+        }
+    )
+    labels = {k: k for k in ("price", "entry", "exit", "vetoed", "round_trip")}
+    figure = charts.replay_trades_figure(bars, trades, vetoes, title="t", labels=labels)
+    traces = {trace.name: trace for trace in figure.data}
+    assert len(traces["price"].x) <= charts.MAX_POINTS  # 10,000 bars merged into candles
+    assert list(traces["entry"].y) == [110.1, 9100.2] and list(traces["exit"].y) == [114.0, 9103.9]
+    assert list(traces["exit"].customdata) == [0.035, 0.0004]
+    assert list(traces["round_trip"].x) == [ts[10], ts[14], None, ts[9000], ts[9004], None]
+    assert list(traces["vetoed"].y) == [120.0, 7877.0]  # the closes of their bars; the one before is left out
+    assert [row[0] for row in traces["vetoed"].customdata] == [
+        "cooldown_minutes",
+        "max_vol_norm,max_open_positions",
+    ]
+
+
+def test_replay_equity_figure_draws_each_side_and_buy_and_hold_downsampled() -> None:
+    time = pd.date_range("2026-01-01", periods=35_040, freq="15min", tz="UTC")
+    wave = np.sin(np.arange(len(time)) / 300.0)
+    a = pd.DataFrame({"time": time, "equity": 10_000 + 100 * wave})
+    b = pd.DataFrame({"time": time, "equity": 10_000 - 50 * wave})
+    hold = pd.DataFrame({"time": time, "buy_and_hold": 10_000 + np.arange(len(time)) / 10})
+    figure = charts.replay_equity_figure([("A", a), ("B", b)], hold, hold_label="hold")
+    traces = {trace.name: trace for trace in figure.data}
+    assert list(traces) == ["A", "B", "hold"]
+    assert all(len(trace.x) <= charts.MAX_POINTS for trace in figure.data)
+    assert max(traces["A"].y) == a["equity"].max() and traces["hold"].y[-1] == hold["buy_and_hold"].iloc[-1]
+    assert len(charts.replay_equity_figure([("A", a)], None, hold_label="hold").data) == 1
+
+
+class _Frames(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "iframe":
+            self.frames.append(dict(attrs))
+
+
+def test_a_report_is_shown_in_a_frame_that_runs_no_script_and_keeps_it_whole() -> None:
+    from myassistant.dashboard.views.reports import sandboxed
+
+    document = '<!doctype html><p title="a&quot;b">5 > 3 & <b>bold</b></p><script>alert(1)</script>'
+    parser = _Frames()
+    parser.feed(sandboxed(document, title='Report "x"'))
+    [frame] = parser.frames
+    assert frame["srcdoc"] == document and frame["title"] == 'Report "x"'
+    assert frame["sandbox"] == "allow-popups allow-popups-to-escape-sandbox"  # no allow-scripts, no origin
 
 
 def test_the_dashboard_goes_to_the_address_asked_for_or_the_one_the_settings_describe() -> None:
