@@ -2,10 +2,11 @@
 
 The service runs in its own process (as a user runs it) over a SQLite database holding 1M signal
 events (20 watchlist pairs × 1 year of 15 m bars, the rest on 30 more symbols), 20 pairs × 1 year of
-15 m bars (700,800 bars), 20 model runs, paper orders, 5,000 annotated articles, 2,000 job runs and
-200 notes. Each page is rendered by Streamlit's AppTest (the app's real code, cold read cache) and
-timed; next to it, the same page's API requests replayed alone over one keep-alive httpx client,
-measured in the same run, and how many requests the page made.
+15 m bars (700,800 bars), 20 model runs, paper orders, 5,000 annotated articles, 2,000 job runs,
+200 notes, a what-if replay of the 20 pairs over 90 days (the replay engine over scripted
+predictions) and yesterday's report. Each page is rendered by Streamlit's AppTest (the app's real
+code, cold read cache) and timed; next to it, the same page's API requests replayed alone over one
+keep-alive httpx client, measured in the same run, and how many requests the page made.
 
 Usage: python bench/dashboard_bench.py [--signals 1000000] [--repeat 3]
 """
@@ -30,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fixtures.ml import make_news, register_run, store_news  # noqa: E402
+from tests.fixtures.report import REPLAY_HORIZON, scripted_predictions  # noqa: E402
 
 from myassistant.core import migrate  # noqa: E402
 from myassistant.core.config import Settings  # noqa: E402
@@ -45,11 +47,17 @@ from myassistant.memory import service as memory  # noqa: E402
 from myassistant.memory.schemas import MemoryCreate  # noqa: E402
 from myassistant.peers.exchange import DEFAULT_MARKETS, closed_bars  # noqa: E402
 from myassistant.peers.server import free_port  # noqa: E402
+from myassistant.replay import engine  # noqa: E402
+from myassistant.replay.schemas import ReplayPairIn, ReplaySpec, WhatIf  # noqa: E402
+from myassistant.reports import service as reports  # noqa: E402
+from myassistant.signals.risk import RiskPolicy  # noqa: E402
 from myassistant.trading import service as broker  # noqa: E402
+from myassistant.trading.logic import BrokerSettings  # noqa: E402
 
 BAR_MS = 900_000
 YEAR_BARS = 365 * 96
 PAIRS = 20
+REPLAY_DAYS = 90  # the replay the Replay page shows: every watchlist pair, with a what-if
 TARGET_S = 1.5
 NOTE = {
     "risk": {
@@ -142,8 +150,30 @@ def build(path: Path, artifacts: Path, signal_rows: int, now_ms: int) -> dict[st
         trade(session, pairs, last_bar)
     fill_job_runs(path, now_ms)
     took["models, news, orders, runs"] = time.perf_counter() - started
+    started = time.perf_counter()
+    replay_and_report(database, settings, pairs, last_bar)
+    took["replay, report"] = time.perf_counter() - started
     database.dispose()
     return took
+
+
+def replay_and_report(database: Database, settings: Settings, pairs: list[str], last_bar: int) -> None:
+    """A what-if replay of every watchlist pair over the last REPLAY_DAYS (predictions scripted, the
+    loop, files and row the replay engine's own), then yesterday's report, for the Replay and Reports
+    pages."""
+    end = datetime.fromtimestamp(last_bar / 1000, UTC)
+    spec = ReplaySpec(
+        pairs=[ReplayPairIn(symbol=symbol, horizon_steps=REPLAY_HORIZON) for symbol in pairs],
+        start=end - timedelta(days=REPLAY_DAYS),
+        end=end,
+        n_jobs=2,
+        broker=BrokerSettings(exit_after_horizon=True),
+        compare=WhatIf(risk_policy=RiskPolicy(enabled=False)),
+    )
+    done = engine.run_spec(database, settings=settings, spec=spec, worker=scripted_predictions)
+    if done.status != "succeeded":
+        raise RuntimeError(f"the bench replay {done.status}: {done.error}")
+    reports.build(database, settings=settings, day=end.date() - timedelta(days=1), lang="en")
 
 
 def fill_signals(path: Path, pairs: list[str], rows: int, first_bar: int, last_bar: int) -> None:
@@ -203,9 +233,7 @@ def trade(session, pairs: list[str], last_bar: int) -> None:  # type: ignore[no-
             horizon_steps=12, price=Decimal("100"), bar_dt=event.bar_dt,
         )  # fmt: skip
     for symbol in pairs[:4]:
-        from myassistant.signals.service import latest_quotes
-
-        broker.close_at_market(session, exchange="bybit", symbol=symbol, latest_price=latest_quotes)
+        broker.close_at_market(session, exchange="bybit", symbol=symbol)
 
 
 def fill_job_runs(path: Path, now_ms: int) -> None:

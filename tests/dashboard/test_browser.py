@@ -1,5 +1,6 @@
 """The real `myassistant dashboard` (streamlit run) in a real browser (Playwright on Debian's chromium),
-against the live API over the demo's data: Overview, a job started from it, Markets & signals.
+against the live API over the demo's data: Overview, a job started from it, Markets & signals, the
+demo's report in its sandboxed frame, and a replay of the demo's learnable pair.
 
 Screenshots are checked not to be blank; with DASHBOARD_SCREENSHOTS=<folder> they are also copied
 there (docs/screenshots/ holds the README's).
@@ -15,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -96,8 +98,35 @@ def _last_run(page, job: str) -> str:  # type: ignore[no-untyped-def]
     return row.locator("td").nth(2).inner_text()
 
 
+def _replay_of_the_learnable_pair(api: LiveApi) -> dict[str, Any]:
+    """A fixed replay of SOL's demo model from the first bar it may decide to now, with a what-if
+    (the risk policy off), through POST /replay; the first, refused request names that bar."""
+    [run] = [r for r in _get(api, "/model/runs", symbol="SOL/USDT") if r["status"] == "succeeded"][:1]
+    body = {
+        "pairs": [{"symbol": "SOL/USDT"}],
+        "mode": "fixed",
+        "run_id": run["id"],
+        "n_jobs": 1,
+        "compare": {"risk_policy": {"enabled": False}},
+        "start": "2020-01-01T00:00:00Z",
+    }
+    refused = httpx.post(f"{api.url}/replay", json=body, timeout=120)
+    assert refused.status_code == 422, refused.text
+    answer = httpx.post(
+        f"{api.url}/replay", json=body | {"start": refused.json()["first_allowed_bar"]}, timeout=300
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "succeeded", answer.text
+    return dict(answer.json())
+
+
+def _get(api: LiveApi, path: str, **params: Any) -> list[dict[str, Any]]:
+    response = httpx.get(f"{api.url}{path}", params=params, timeout=60)
+    response.raise_for_status()
+    return list(response.json())
+
+
 @pytest.mark.slow
-def test_the_dashboard_in_a_browser_runs_a_job_and_charts_a_pair(
+def test_the_dashboard_in_a_browser_runs_a_job_charts_a_pair_and_shows_a_replay_and_a_report(
     browser, dashboard_url, demo_api, tmp_path
 ) -> None:
     page = browser.new_page(viewport=SCREEN)
@@ -148,5 +177,27 @@ def test_the_dashboard_in_a_browser_runs_a_job_and_charts_a_pair(
                 timeout=30_000
             )
             _shot(page, name, tmp_path)
+
+        # The demo's report inside its sandboxed frame (a frame in Streamlit's frame).
+        page.goto(f"{dashboard_url}/reports")
+        page.get_by_role("heading", name="Reports", exact=True).wait_for(timeout=30_000)
+        report = page.frame_locator("iframe").first.frame_locator("iframe[sandbox]")
+        report.get_by_role("heading", name="Paper account").first.wait_for(timeout=30_000)
+        _shot(page, "reports", tmp_path)
+
+        replay = _replay_of_the_learnable_pair(demo_api)
+        page.goto(f"{dashboard_url}/replay")
+        page.get_by_role("heading", name="Replay", exact=True).wait_for(timeout=30_000)
+        charts = page.locator(".js-plotly-plot")
+        charts.nth(1).wait_for(timeout=30_000)
+        for name in ("A: as replayed", "B: what-if", "Buy-and-hold"):
+            charts.nth(0).locator(".legendtext", has_text=name).wait_for(timeout=30_000)
+        charts.nth(1).locator(".gtitle", has_text="bybit SOL/USDT 15m").wait_for(timeout=30_000)
+        if replay["metrics"]["trades"]:
+            charts.nth(1).locator(".legendtext", has_text="BUY (entry)").wait_for(timeout=30_000)
+        figure = page.get_by_test_id("stMetric").filter(has_text="Return after costs").first
+        assert figure.inner_text().splitlines()[1] == f"{replay['metrics']['total_return'] * 100:+.2f}%"
+        figure.scroll_into_view_if_needed()
+        _shot(page, "replay", tmp_path)
     finally:
         page.close()

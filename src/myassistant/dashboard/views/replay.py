@@ -4,8 +4,7 @@ buy-and-hold, its trades on a pair's candles, and the BUYs its risk policy vetoe
 
 API calls: /watchlist, /replays, /replays/{id} (the chosen one), /prices/latest (the chosen pair, up
 to the window's end); /automation/runs (again every POLL_S seconds) while a replay is queued or
-running; with the
-what-if open, /risk/policy and /trade/paper/settings, which its fields start from.
+running; with the what-if open, /risk/policy and /trade/paper/settings, which its fields start from.
 """
 
 from __future__ import annotations
