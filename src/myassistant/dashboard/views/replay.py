@@ -252,15 +252,15 @@ def _figures(detail: dict[str, Any]) -> None:
     st.caption(_setup(params))
     total, hold = metrics.get("total_return"), metrics.get("buy_and_hold_return")
     versus = None if total is None or hold is None else f"{(total - hold) * 100:+.2f} pp"
-    columns = st.columns(8)
-    columns[0].metric(t("replay.return"), percent(total), versus, help=t("replay.versus_help"))
-    columns[1].metric(t("replay.buy_and_hold"), percent(hold))
-    columns[2].metric("Sharpe", number(metrics.get("sharpe")))
-    columns[3].metric(t("replay.max_drawdown"), share(metrics.get("max_drawdown")))
-    columns[4].metric(t("replay.win_rate"), share(metrics.get("win_rate")))
-    columns[5].metric(t("replay.trades"), metrics.get("trades", 0))
-    columns[6].metric(t("replay.exposure"), share(metrics.get("exposure")))
-    columns[7].metric(t("replay.oos_auc"), number(metrics.get("oos_auc"), 3))
+    first, second = st.columns(4), st.columns(4)
+    first[0].metric(t("replay.return"), percent(total), versus, help=t("replay.versus_help"))
+    first[1].metric(t("replay.buy_and_hold"), percent(hold))
+    first[2].metric("Sharpe", number(metrics.get("sharpe")))
+    first[3].metric(t("replay.max_drawdown"), share(metrics.get("max_drawdown")))
+    second[0].metric(t("replay.win_rate"), share(metrics.get("win_rate")))
+    second[1].metric(t("replay.trades"), metrics.get("trades", 0))
+    second[2].metric(t("replay.exposure"), share(metrics.get("exposure")))
+    second[3].metric(t("replay.oos_auc"), number(metrics.get("oos_auc"), 3))
 
 
 def _setup(params: dict[str, Any]) -> str:
