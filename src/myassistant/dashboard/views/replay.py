@@ -391,6 +391,8 @@ def _vetoes(detail: dict[str, Any]) -> None:
             total=percent(metrics.get("vetoes_total_forward_return")),
         )
     )
+    if detail["vetoes_total"] > len(detail["vetoes"]):
+        st.caption(t("replay.first_rows", shown=len(detail["vetoes"]), total=detail["vetoes_total"]))
     table(
         [
             {
