@@ -78,9 +78,7 @@ def test_train_fetches_history_records_the_run_and_the_model_loads_to_identical_
     assert meta["data_range"]["end"] == run["data_end"].replace("Z", "+00:00") and meta["news_since"] is None
 
     with database.session(write=False) as session:
-        frames = frames_module.load_frames(
-            session, settings=peer_settings, pair=pair_key(**PAIR), bars=TRAIN_BARS
-        )
+        frames = frames_module.load_frames(session, pair=pair_key(**PAIR), bars=TRAIN_BARS)
         loaded = registry.load_model_for(session, settings=peer_settings, **PAIR)
         registry.MODEL_CACHE.clear()
         reloaded = registry.load_model_for(session, settings=peer_settings, **PAIR)
