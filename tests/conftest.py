@@ -144,6 +144,9 @@ def make_settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped
             "exchange_api_override": UNREACHABLE,
             "telegram_api_base": UNREACHABLE,
             "news_allow_private_hosts": True,  # the news peer listens on loopback
+            # Training in this process, where tests patch the exchange client's options and the clock;
+            # the isolated default is covered through real processes (test_service_stop, the CLI).
+            "training_isolated": False,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
