@@ -64,7 +64,11 @@ def main() -> None:
             live = median_ms(lambda: service.live_feature_row(session, pair=PAIR), args.calls)
             read = median_ms(
                 lambda: market.load_prices(
-                    session, **PAIR.model_dump(exclude={"horizon_steps"}), limit=WARMUP_BARS
+                    session,
+                    exchange=PAIR.exchange,
+                    symbol=PAIR.symbol,
+                    timeframe=PAIR.timeframe,
+                    limit=WARMUP_BARS,
                 ),
                 args.calls,
             )

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from streamlit.testing.v1.element_tree import Progress
 
 from myassistant.dashboard.views import PAGES
 from myassistant.dashboard.widgets import number
@@ -43,12 +44,12 @@ def _traces(figure: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {trace.get("name", trace["type"]): trace for trace in figure["data"]}
 
 
-def _table(app, column: str, nth: int = 0):  # type: ignore[no-untyped-def]
+def _table(app, column: str, nth: int = 0):
     """The `nth` table on the page that has `column`."""
     return [table.value for table in [*app.dataframe, *app.table] if column in table.value.columns][nth]
 
 
-def _wait_for(condition, timeout_s: float = 30.0) -> Any:  # type: ignore[no-untyped-def]
+def _wait_for(condition, timeout_s: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         found = condition()
@@ -303,6 +304,7 @@ def test_automation_shows_the_progress_a_running_job_reports(api, database, mid_
         )
     app = open_page(api, "automation")
     [bar] = app.get("progress")
+    assert isinstance(bar, Progress)
     assert (
         bar.value == 40
         and "train_models (scheduler, since 2026-01-15 12:20) — 2/5 bybit SOL/USDT" in bar.text

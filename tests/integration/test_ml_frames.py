@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,7 @@ def test_the_last_bars_come_with_their_warm_up_history_and_only_the_news_they_ne
     assert len(frames.prices) == 500 + WARMUP_BARS
     assert frames.prices.index[-1] == prices.index[-1] and frames.first_row == prices.index[-500]
     np.testing.assert_array_equal(frames.prices.to_numpy(), prices.iloc[-500 - WARMUP_BARS :].to_numpy())
+    assert frames.news is not None
     seen = frames.news["first_seen_at"]
     first_close, last_close = frames.prices.index[0] + HOUR, frames.prices.index[-1] + HOUR
     in_reach = news["first_seen_at"].between(
@@ -145,9 +147,12 @@ def test_pairs_sharing_a_news_memo_read_the_news_window_once_and_get_the_same_ro
 
     reads = []
     original = news_service.annotated_news_frame
-    monkeypatch.setattr(
-        news_service, "annotated_news_frame", lambda *a, **k: reads.append(k) or original(*a, **k)
-    )
+
+    def recording(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        reads.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(news_service, "annotated_news_frame", recording)
     memo = service.NewsMemo()
     shared = [service.live_feature_row(session, pair=p, news=memo).features for p in pairs]
     assert len(reads) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from tests.fixtures.ml import pair_key
 
 TRAIN_BARS = 1500
 NEEDED = TRAIN_BARS + WARMUP_BARS
-PAIR = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "1h", "horizon_steps": 4}
+PAIR: dict[str, Any] = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "1h", "horizon_steps": 4}
 # A random walk has nothing to learn: the AUC bar starts at 0 so fresh models count as ok.
 SMALL_POLICY = {"train_bars": TRAIN_BARS, "retrain_if_auc_below": 0.0}
 
