@@ -32,7 +32,7 @@ migrate: $(VENV)/.installed
 	$(BIN)/myassistant migrate
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(LINT_DIRS)

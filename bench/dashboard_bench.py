@@ -21,12 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import numpy as np
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -104,7 +106,7 @@ def build(path: Path, artifacts: Path, signal_rows: int, now_ms: int) -> dict[st
     """The database; returns how long each part took to write."""
     url = f"sqlite:///{path.as_posix()}"
     migrate.upgrade(url)
-    settings = Settings(_env_file=None, database_url=url, artifacts_dir=artifacts, scheduler_enabled=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=url, artifacts_dir=artifacts, scheduler_enabled=False)
     database = Database(url)
     pairs = symbols()[:PAIRS]
     last_bar = now_ms // BAR_MS * BAR_MS - BAR_MS
@@ -119,6 +121,7 @@ def build(path: Path, artifacts: Path, signal_rows: int, now_ms: int) -> dict[st
         for symbol in pairs:
             bars = closed_bars(7, by_id[symbol], "15m", first_bar, last_bar)
             iid = market.instrument_id(session, exchange="bybit", symbol=symbol, timeframe="15m", create=True)
+            assert iid is not None
             columns = np.column_stack(
                 [bars.ts.astype(np.float64), bars.open, bars.high, bars.low, bars.close, bars.volume]
             )
@@ -185,7 +188,7 @@ def fill_signals(path: Path, pairs: list[str], rows: int, first_bar: int, last_b
     def stamp(ms: int) -> str:
         return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.000000")
 
-    def generate():  # type: ignore[no-untyped-def]
+    def generate() -> Iterator[tuple[str | int | float | None, ...]]:
         rng = np.random.default_rng(3)
         made = 0
         for symbols_now in (pairs, others):
@@ -213,7 +216,7 @@ def fill_signals(path: Path, pairs: list[str], rows: int, first_bar: int, last_b
     connection.close()
 
 
-def trade(session, pairs: list[str], last_bar: int) -> None:  # type: ignore[no-untyped-def]
+def trade(session: Session, pairs: list[str], last_bar: int) -> None:
     """A paper order for the newest BUY of each of the first pairs, and half of them closed."""
     from sqlalchemy import select
 
@@ -354,10 +357,10 @@ def main() -> None:
                     alone.append(sum(each.values()))
                 rendered, api_only = float(np.median(renders)), float(np.median(alone))
                 verdict = "ok" if rendered < TARGET_S else "SLOW"
-                path, seconds = max(each.items(), key=lambda item: item[1])
+                slowest_call, seconds = max(each.items(), key=lambda item: item[1])
                 print(
                     f"{spec.url_path:<12} {rendered:14.3f} s {api_only:14.3f} s {calls:6d}   {verdict}"
-                    f"   (slowest call {path}: {seconds:.3f} s)"
+                    f"   (slowest call {slowest_call}: {seconds:.3f} s)"
                 )
         finally:
             process.terminate()

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -147,7 +148,7 @@ def chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
         yield block
 
 
-def measure(svc: Service, label: str, send: dict[str, object], with_token: bool) -> None:
+def measure(svc: Service, label: str, send: dict[str, Any], with_token: bool) -> None:
     headers = {"Content-Type": "application/json"}
     if with_token:
         headers["Authorization"] = f"Bearer {TOKEN}"
@@ -155,7 +156,7 @@ def measure(svc: Service, label: str, send: dict[str, object], with_token: bool)
     with PingWatch(svc.base) as watch, httpx.Client(base_url=svc.base, timeout=120) as client:
         started = time.perf_counter()
         try:
-            response = client.post("/risk/policy", headers=headers, **send)  # type: ignore[arg-type]
+            response = client.post("/risk/policy", headers=headers, **send)
             status, size = str(response.status_code), len(response.content)
         except httpx.TransportError as exc:
             status, size = type(exc).__name__, 0

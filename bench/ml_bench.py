@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,7 @@ def bench_backtest(prices: pd.DataFrame, slice_bars: int) -> None:
             return run_backtest(open_, close, dense, horizon_steps=HORIZON, rates=RATES, timeframe="15m")
 
         dense_seconds, dense_result = best_of(dense_run)
-        dense_numpy, _ = best_of(lambda dense=dense: raw_numpy_pass(open_, dense))
+        dense_numpy, _ = best_of(partial(raw_numpy_pass, open_, dense))
         print(
             f"  signals on {density:.0%} of bars ({dense_result.metrics.trades:,} trades): "
             f"{dense_seconds:6.3f} s vs raw numpy {dense_numpy:6.3f} s, "

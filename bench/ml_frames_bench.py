@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fixtures.ml import make_news, make_prices, store_news, store_prices  # noqa: E402
 
 from myassistant.core import migrate  # noqa: E402
-from myassistant.core.config import Settings  # noqa: E402
 from myassistant.core.db import Database  # noqa: E402
 from myassistant.market import service as market  # noqa: E402
 from myassistant.market.logic import Pair  # noqa: E402
@@ -54,7 +53,6 @@ def main() -> None:
         url = f"sqlite:///{Path(folder, 'bench.db').as_posix()}"
         migrate.upgrade(url)
         database = Database(url)
-        settings = Settings(_env_file=None, database_url=url, artifacts_dir=Path(folder))  # type: ignore[call-arg]
         prices = make_prices(args.bars, seed=3)
         news = make_news(args.articles, seed=4, span_days=args.bars / 96)
         with database.session() as session:
@@ -63,12 +61,14 @@ def main() -> None:
             )
             store_news(session, news)
         with database.session(write=False) as session:
-            live = median_ms(
-                lambda: service.live_feature_row(session, settings=settings, pair=PAIR), args.calls
-            )
+            live = median_ms(lambda: service.live_feature_row(session, pair=PAIR), args.calls)
             read = median_ms(
                 lambda: market.load_prices(
-                    session, **PAIR.model_dump(exclude={"horizon_steps"}), limit=WARMUP_BARS
+                    session,
+                    exchange=PAIR.exchange,
+                    symbol=PAIR.symbol,
+                    timeframe=PAIR.timeframe,
+                    limit=WARMUP_BARS,
                 ),
                 args.calls,
             )
@@ -84,7 +84,7 @@ def main() -> None:
                 args.calls,
             )
             frames = median_ms(
-                lambda: service.load_frames(session, settings=settings, pair=PAIR, bars=8000),
+                lambda: service.load_frames(session, pair=PAIR, bars=8000),
                 max(3, args.calls // 5),
             )
         database.dispose()

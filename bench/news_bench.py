@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import numpy as np
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -83,7 +84,7 @@ def _postgres_database(admin_url: str) -> Iterator[Database]:
 def bench_ingestion_and_analysis(feeds: int, items: int) -> None:
     with serving(news_peer.create_app(slow_seconds=1)) as peer, _sqlite_database() as database:
         urls = [f"{peer.url}/gen/{n}.rss?items={items}" for n in range(feeds)]
-        settings = Settings(_env_file=None, database_url=database.url, news_allow_private_hosts=True)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, database_url=database.url, news_allow_private_hosts=True)
         options = sources.FetchOptions(timeout_s=30, concurrency=8)
         raw_s, _ = best_of(
             lambda: sources.fetch_all_sync(
@@ -98,8 +99,8 @@ def bench_ingestion_and_analysis(feeds: int, items: int) -> None:
                 lambda: service.fetch_news(session, settings=settings, feeds=urls, options=options)
             )
         print(f"ingestion: {feeds} feeds x {items} items from the peer")
-        print(f"  first fetch   {first_s:7.2f} s  ({first.new} new, {first.errors} errors)")  # type: ignore[attr-defined]
-        print(f"  re-fetch      {again_s:7.2f} s  ({again.new} new, {again.duplicate} duplicate)")  # type: ignore[attr-defined]
+        print(f"  first fetch   {first_s:7.2f} s  ({first.new} new, {first.errors} errors)")
+        print(f"  re-fetch      {again_s:7.2f} s  ({again.new} new, {again.duplicate} duplicate)")
         print(f"  reference: the same {feeds} downloads alone (httpx, concurrency 8): {raw_s:.2f} s")
 
         load_s, _ = best_of(lambda: logic.annotate("warm up the models", ""))
@@ -109,7 +110,7 @@ def bench_ingestion_and_analysis(feeds: int, items: int) -> None:
         vader_s, _ = best_of(lambda: [logic.score_sentiment(f"{t}. {s[:600]}") for t, s in texts])
         lang_s, _ = best_of(lambda: [logic.detect_language(f"{t}. {s}") for t, s in texts])
         tags_s, _ = best_of(lambda: [logic.extract_tags(f"{t}. {s}") for t, s in texts])
-        count = report.analyzed  # type: ignore[attr-defined]
+        count = report.analyzed
         print(
             f"analysis: {count} articles in {analyze_s:.2f} s = {count / analyze_s:,.0f} articles/s (with DB)"
         )
@@ -127,7 +128,7 @@ def bench_ingestion_and_analysis(feeds: int, items: int) -> None:
 def _vocabulary(rng: np.random.Generator, rare: int) -> list[str]:
     letters = np.array(list("bcdfghjklmnprstvz"))
     vowels = np.array(list("aeiou"))
-    words = set()
+    words: set[str] = set()
     while len(words) < rare:
         syllables = rng.integers(3, 5)
         words.add("".join(rng.choice(letters) + rng.choice(vowels) for _ in range(syllables)))
@@ -173,7 +174,7 @@ def _load(database: Database, rows: list[dict[str, object]]) -> float:
             ).scalar()
             session.execute(text("DROP TRIGGER articles_fts_ai"))
         for start in range(0, len(rows), 20_000):
-            session.execute(insert(Article.__table__), rows[start : start + 20_000])
+            session.execute(insert(cast(Table, Article.__table__)), rows[start : start + 20_000])
         if trigger:
             session.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')"))
             session.execute(text(trigger))
@@ -198,9 +199,11 @@ def _load(database: Database, rows: list[dict[str, object]]) -> float:
             )
             tag_rows += [{"article_id": article_id, "tag": tag, "first_seen_at": seen} for tag in picked]
         for start in range(0, len(annotations), 20_000):
-            session.execute(insert(ArticleAnnotation.__table__), annotations[start : start + 20_000])
+            session.execute(
+                insert(cast(Table, ArticleAnnotation.__table__)), annotations[start : start + 20_000]
+            )
         for start in range(0, len(tag_rows), 40_000):
-            session.execute(insert(ArticleTag.__table__), tag_rows[start : start + 40_000])
+            session.execute(insert(cast(Table, ArticleTag.__table__)), tag_rows[start : start + 40_000])
     if not database.is_sqlite:  # what autovacuum does after a bulk load (GIN pending list, statistics)
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
@@ -264,7 +267,7 @@ def bench_search(database: Database, count: int, label: str) -> None:
     print(f"  LIKE reference    p50 {like_p50:7.2f} ms  p95 {like_p95:7.2f} ms")
     print(f"  full-text p95 / LIKE p50 = {fts_p95 / like_p50:.3f} (spec reference LIKE: 65-160 ms)")
     print(f"  results per query (limit 20): {sorted(set(hits.values()))}")
-    print(f"  annotated_news_frame: {len(frame):,} rows in {frame_s * 1000:.0f} ms")  # type: ignore[arg-type]
+    print(f"  annotated_news_frame: {len(frame):,} rows in {frame_s * 1000:.0f} ms")
     p50, p95 = percentiles(headlines, 50, 95)
     print(f"  latest_headlines(tag, before): p50 {p50:.2f} ms  p95 {p95:.2f} ms")
 

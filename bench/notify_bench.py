@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,7 @@ def main() -> None:
         with serving(peer.create_app(state)) as server, clock.frozen(NOW):
             settings = Settings(
                 _env_file=None, database_url=url, artifacts_dir=Path(tmp), telegram_api_base=server.url
-            )  # type: ignore[call-arg]
+            )
             with database.session() as session:
                 notify.update_config(
                     session, changes=NotifyConfigUpdate(enabled=True, token=state.token, chat_id=CHAT_ID)
@@ -117,16 +118,24 @@ def main() -> None:
             reference = millis_per_call([lambda: client.send_message(CHAT_ID, text)] * args.events)
             sends = millis_per_call(
                 [
-                    lambda e=e: notify.maybe_send_signal_notification(
-                        database, settings=settings, event=e, source="scheduler"
+                    partial(
+                        notify.maybe_send_signal_notification,
+                        database,
+                        settings=settings,
+                        event=e,
+                        source="scheduler",
                     )
                     for e in events
                 ]
             )
             repeats = millis_per_call(
                 [
-                    lambda e=e: notify.maybe_send_signal_notification(
-                        database, settings=settings, event=e, source="scheduler"
+                    partial(
+                        notify.maybe_send_signal_notification,
+                        database,
+                        settings=settings,
+                        event=e,
+                        source="scheduler",
                     )
                     for e in events
                 ]

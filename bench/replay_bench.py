@@ -37,6 +37,7 @@ from myassistant.ml import service as ml_service  # noqa: E402
 from myassistant.ml.backtest import run_backtest  # noqa: E402
 from myassistant.ml.features import WARMUP_BARS, build_features  # noqa: E402
 from myassistant.ml.policy import MODEL_POLICY, ModelPolicy  # noqa: E402
+from myassistant.ml.tables import ModelRun  # noqa: E402
 from myassistant.news import service as news_service  # noqa: E402
 from myassistant.peers.exchange import DEFAULT_MARKETS, closed_bars  # noqa: E402
 from myassistant.replay import engine  # noqa: E402
@@ -64,7 +65,7 @@ def setup(folder: Path, symbols: list[str], window_bars: int) -> tuple[Settings,
     """Bars for the window plus training history and warm-up, news, and one fixed run trained before."""
     url = f"sqlite:///{(folder / 'bench.db').as_posix()}"
     migrate.upgrade(url)
-    settings = Settings(_env_file=None, database_url=url, artifacts_dir=folder / "artifacts")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=url, artifacts_dir=folder / "artifacts")
     database = Database(url)
     start = WINDOW_END - STEP * (window_bars - 1)
     history_start = start - STEP * (TRAIN_BARS + WARMUP_BARS + 200)
@@ -105,7 +106,8 @@ def backtest_reference(
 ) -> float:
     """The vectorised backtest of the same bars and the same model's signals (features and model included)."""
     with database.session(write=False) as session:
-        run = session.get(ml_service.ModelRun, run_id)
+        run = session.get(ModelRun, run_id)
+        assert run is not None and run.threshold is not None
         predictor = registry.MODEL_CACHE.get(run, settings.artifacts_dir)
         threshold = float(run.threshold)
 

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ def fill_prices(database: Database, settings: Settings, rng: np.random.Generator
         )
         with database.session() as session:
             iid = market.instrument_id(session, exchange="bybit", symbol=symbol, timeframe="15m", create=True)
+            assert iid is not None
             store.upsert_bars(session, instrument_id=iid, bars=bars, step_ms=900_000)
         closes[symbol] = close
     return closes
@@ -457,7 +459,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(12)
     with _database(args.postgres) as database, tempfile.TemporaryDirectory() as artifacts, clock.frozen(NOW):
-        settings = Settings(_env_file=None, database_url=database.url, artifacts_dir=Path(artifacts))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, database_url=database.url, artifacts_dir=Path(artifacts))
         print(f"report bench on {database.backend}: building the database")
         started = time.perf_counter()
         closes = fill_prices(database, settings, rng)
@@ -481,9 +483,7 @@ def main() -> None:
         size = built.record.size
         with database.session(write=False) as session:
             parts = {
-                section.key: best_of(
-                    lambda s=section: s.query(session, settings=settings, day=DAY), repeat=3
-                )[0]
+                section.key: best_of(partial(section.query, session, settings=settings, day=DAY), repeat=3)[0]
                 for section in service.SECTIONS
             }
         events, articles = sections["signals"].events, sections["news"].articles

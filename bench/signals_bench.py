@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def _cycle(pairs: int, peer_url: str) -> None:
         settings = Settings(
             _env_file=None,
             database_url=url,
-            artifacts_dir=Path(tmp, "artifacts"),  # type: ignore[call-arg]
+            artifacts_dir=Path(tmp, "artifacts"),
             exchange_api_override=peer_url,
             scheduler_enabled=False,
         )
@@ -178,7 +179,7 @@ def fill_signals(path: Path, rows: int) -> None:
     note = json.dumps({"risk": {"reasons": []}, "model": {"run_id": 1}})
     connection = sqlite3.connect(path)
 
-    def generate():  # type: ignore[no-untyped-def]
+    def generate() -> Iterator[tuple[str | int | float | None, ...]]:
         for i in range(rows):
             bar = start + timedelta(minutes=15 * (i // 50))
             text = bar.strftime("%Y-%m-%d %H:%M:%S.000000")

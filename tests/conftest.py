@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -131,11 +132,11 @@ def session(database: Database) -> Iterator[Session]:
 
 
 @pytest.fixture
-def make_settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
     """Build Settings for this test's database, isolated from the caller's environment and .env."""
 
-    def build(**overrides: object) -> Settings:
-        values: dict[str, object] = {
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
             "database_url": database_url,
             "artifacts_dir": tmp_path / "artifacts",
             "scheduler_enabled": False,
@@ -144,16 +145,19 @@ def make_settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped
             "exchange_api_override": UNREACHABLE,
             "telegram_api_base": UNREACHABLE,
             "news_allow_private_hosts": True,  # the news peer listens on loopback
+            # Training in this process, where tests patch the exchange client's options and the clock;
+            # the isolated default is covered through real processes (test_service_stop, the CLI).
+            "training_isolated": False,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     return build
 
 
 @pytest.fixture
-def settings(make_settings) -> Settings:  # type: ignore[no-untyped-def]
-    return make_settings()  # type: ignore[no-any-return]
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def app_with_jobs(make_settings, database):
                 "news",
             ),
             define("slow_job", _slow, ("interval", {"minutes": 5}), "slow"),
-            define("broken", lambda _ctx: 1 / 0, ("interval", {"minutes": 5}), "always fails"),
+            define("broken", lambda _ctx: {"never": 1 / 0}, ("interval", {"minutes": 5}), "always fails"),
         )
     )
     app.state.actions = JobTable(

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from myassistant.core import configdocs
 from myassistant.news import service
+from myassistant.news.schemas import NewsFetchConfig
 from myassistant.peers import news as news_peer
 from tests.fixtures.news_peer import TEST_FETCH_TIMEOUT_S
 
@@ -15,7 +16,7 @@ from tests.fixtures.news_peer import TEST_FETCH_TIMEOUT_S
 def news_client(client: TestClient, database) -> TestClient:
     """The API client with a short feed deadline, so the slow feed is reported quickly."""
     with database.session() as session:
-        configdocs.put(session, service.FETCH_CONFIG, service.NewsFetchConfig(timeout_s=TEST_FETCH_TIMEOUT_S))
+        configdocs.put(session, service.FETCH_CONFIG, NewsFetchConfig(timeout_s=TEST_FETCH_TIMEOUT_S))
     return client
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +20,7 @@ from myassistant.ml.predictors import LinearPredictor
 from tests.fixtures.ml import register_run
 
 HORIZON = 4
-PAIR = {"symbol": "BTC/USDT", "timeframe": "15m", "horizon_steps": HORIZON}
+PAIR: dict[str, Any] = {"symbol": "BTC/USDT", "timeframe": "15m", "horizon_steps": HORIZON}
 STEP = timedelta(minutes=15)
 STRICT = {"max_vol_norm": 1.6, "cooldown_minutes": 60, "max_open_positions": 1, "max_position_pct": 15}
 

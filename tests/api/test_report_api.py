@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from typing import cast
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.factories import job_runs
@@ -66,7 +68,7 @@ def test_future_malformed_and_ancient_dates_are_422_naming_the_field(
 
 
 def test_a_build_while_one_runs_is_409(client: TestClient, frozen_clock) -> None:
-    lock = client.app.state.job_locks.for_job("build_report")
+    lock = cast(FastAPI, client.app).state.job_locks.for_job("build_report")
     assert lock.acquire()
     try:
         response = client.post("/report/daily")

@@ -28,8 +28,8 @@ def api(exchange_telegram_settings, database, mid_bar_clock, fast_delivery):
             responses.append(response.text)
             return response
 
-        client.request = recording  # type: ignore[method-assign]
-        client.responses = responses  # type: ignore[attr-defined]
+        client.request = recording  # type: ignore[method-assign]  # this client alone records its answers
+        client.responses = responses
         yield client
 
 

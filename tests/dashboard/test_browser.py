@@ -82,7 +82,7 @@ def dashboard_url(demo_api: LiveApi, tmp_path: Path) -> Iterator[str]:
         assert "Traceback" not in output, output
 
 
-def _shot(page, name: str, folder: Path) -> Path:  # type: ignore[no-untyped-def]
+def _shot(page, name: str, folder: Path) -> Path:
     path = folder / f"dashboard_{name}.png"
     page.screenshot(path=str(path))
     assert_not_blank(path)
@@ -93,7 +93,7 @@ def _shot(page, name: str, folder: Path) -> Path:  # type: ignore[no-untyped-def
     return path
 
 
-def _last_run(page, job: str) -> str:  # type: ignore[no-untyped-def]
+def _last_run(page, job: str) -> str:
     """The "Last run" cell (#id) of a job's row in Overview's jobs table."""
     row = page.locator("table tr", has=page.locator("td", has_text=re.compile(f"^{job}$"))).first
     return row.locator("td").nth(2).inner_text()

@@ -16,6 +16,7 @@ import httpx
 import numpy as np
 import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+from streamlit.testing.v1.element_tree import DownloadButton, Progress
 
 from myassistant.dashboard.views import PAGES
 from myassistant.dashboard.widgets import number, percent, share
@@ -46,12 +47,12 @@ def _traces(figure: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {trace.get("name", trace["type"]): trace for trace in figure["data"]}
 
 
-def _table(app, column: str, nth: int = 0):  # type: ignore[no-untyped-def]
+def _table(app, column: str, nth: int = 0):
     """The `nth` table on the page that has `column`."""
     return [table.value for table in [*app.dataframe, *app.table] if column in table.value.columns][nth]
 
 
-def _wait_for(condition, timeout_s: float = 30.0) -> Any:  # type: ignore[no-untyped-def]
+def _wait_for(condition, timeout_s: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         found = condition()
@@ -306,6 +307,7 @@ def test_automation_shows_the_progress_a_running_job_reports(api, database, mid_
         )
     app = open_page(api, "automation")
     [bar] = app.get("progress")
+    assert isinstance(bar, Progress)
     assert (
         bar.value == 40
         and "train_models (scheduler, since 2026-01-15 12:20) — 2/5 bybit SOL/USDT" in bar.text
@@ -387,7 +389,7 @@ def _report_html(api, day: str, lang: str) -> str:
     return response.text
 
 
-def _srcdoc(app) -> str:  # type: ignore[no-untyped-def]
+def _srcdoc(app) -> str:
     """The HTML the page put in its (outer) frame."""
     [frame] = app.get("iframe")
     return str(frame.proto.srcdoc)
@@ -417,6 +419,7 @@ def test_reports_lists_the_built_reports_and_shows_the_chosen_one_sandboxed_with
     assert "Paper account" in document and "<script" not in document.lower()
     # Its download: the same bytes under the file's own name.
     [download] = app.get("download_button")
+    assert isinstance(download, DownloadButton)
     expected = _calculate_file_id(document.encode("utf-8"), "text/html", "daily_2026-01-15_en.html")
     assert download.label == "Download the HTML file" and download.proto.url.endswith(f"/{expected}.html")
     # The day before yesterday was never built: the control's default day is yesterday.
@@ -626,6 +629,7 @@ def test_replay_shows_the_progress_of_a_running_replay(api, database, mid_bar_cl
         running_id = running.id
     app = open_page(api, "replay")
     [bar] = app.get("progress")
+    assert isinstance(bar, Progress)
     assert bar.value == 25 and "replay (api, since 2026-01-15 12:20) — 1/4 BTC/USDT: 2 models" in bar.text
     assert app.selectbox(key="replay:chosen").value == running_id
     assert f"Replay #{running_id} is running; its results show here when it has finished." in texts_of(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -26,7 +28,7 @@ def configured(database, telegram_peer):
         )
 
 
-def bot_service(database, settings, **options: float) -> BotService:
+def bot_service(database, settings, **options: Any) -> BotService:
     """A started in-service bot with short polls and waits."""
     service = BotService(
         database=database, settings=settings, client_builder=fast_builder, poll_timeout_s=1, **options
@@ -73,7 +75,7 @@ def test_a_bot_without_a_config_waits_and_starts_once_configured(
     service = bot_service(database, notify_settings, restart_after_s=0.05)
     try:
         assert telegram_peer.state.wait_for(lambda: service.bot.failure is not None)
-        assert "needs a token and a chat_id" in service.bot.failure
+        assert service.bot.failure is not None and "needs a token and a chat_id" in service.bot.failure
         with database.session() as session:
             update_config(
                 session, changes=NotifyConfigUpdate(token=telegram_peer.token, chat_id=telegram_peer.chat_id)
@@ -88,14 +90,16 @@ def test_the_service_runs_the_bot_only_when_enabled_and_reports_its_scheduler(
 ) -> None:
     monkeypatch.setattr(bot_module, "IN_SERVICE_POLL_TIMEOUT_S", 1)
     off = make_settings(telegram_api_base=telegram_peer.url)
-    with TestClient(create_app(off, database=database)) as client:
-        assert client.app.state.bot is None
+    app = create_app(off, database=database)
+    with TestClient(app):
+        assert app.state.bot is None
     settings = make_settings(
         telegram_api_base=telegram_peer.url, telegram_bot_enabled=True, scheduler_enabled=True
     )
-    with TestClient(create_app(settings, database=database)) as client:
+    app = create_app(settings, database=database)
+    with TestClient(app):
         assert say(telegram_peer, "/status", 1)
-        assert client.app.state.bot.polling
+        assert app.state.bot.polling
     [reply] = telegram_peer.state.messages(telegram_peer.chat_id)
     assert "Scheduler: running, leader (this process runs the jobs)" in reply.plain_text
-    assert client.app.state.bot.polling is False  # released at shutdown
+    assert app.state.bot.polling is False  # released at shutdown

@@ -96,13 +96,12 @@ def test_unknown_job_names_list_the_valid_ones() -> None:
 
 def test_only_one_of_two_schedulers_is_leader_and_the_other_takes_over(database, settings) -> None:
     ticks: list[str] = []
-    table = JobTable(
-        (
-            define(
-                "tick", lambda ctx: ticks.append(ctx.source) or {}, ("interval", {"seconds": 0.2}), "test job"
-            ),
-        )
-    )
+
+    def tick(ctx: JobContext) -> dict[str, str]:
+        ticks.append(ctx.source)
+        return {}
+
+    table = JobTable((define("tick", tick, ("interval", {"seconds": 0.2}), "test job"),))
     first = Scheduler(
         database=database,
         settings=settings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from tests.fixtures.ml import pair_key
 
 TRAIN_BARS = 1500
 NEEDED = TRAIN_BARS + WARMUP_BARS
-PAIR = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "1h", "horizon_steps": 4}
+PAIR: dict[str, Any] = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "1h", "horizon_steps": 4}
 # A random walk has nothing to learn: the AUC bar starts at 0 so fresh models count as ok.
 SMALL_POLICY = {"train_bars": TRAIN_BARS, "retrain_if_auc_below": 0.0}
 
@@ -78,9 +79,7 @@ def test_train_fetches_history_records_the_run_and_the_model_loads_to_identical_
     assert meta["data_range"]["end"] == run["data_end"].replace("Z", "+00:00") and meta["news_since"] is None
 
     with database.session(write=False) as session:
-        frames = frames_module.load_frames(
-            session, settings=peer_settings, pair=pair_key(**PAIR), bars=TRAIN_BARS
-        )
+        frames = frames_module.load_frames(session, pair=pair_key(**PAIR), bars=TRAIN_BARS)
         loaded = registry.load_model_for(session, settings=peer_settings, **PAIR)
         registry.MODEL_CACHE.clear()
         reloaded = registry.load_model_for(session, settings=peer_settings, **PAIR)

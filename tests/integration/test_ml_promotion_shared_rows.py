@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +18,7 @@ from myassistant.trading.costs import DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS, rat
 from tests.fixtures.ml import make_news, make_prices
 
 FAST = TrainConfig(n_estimators=30, early_stopping_rounds=10, n_jobs=1)
-PAIR = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "15m", "horizon_steps": 4}
+PAIR: dict[str, Any] = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "15m", "horizon_steps": 4}
 PRICES = make_prices(2000, seed=3, autocorrelation=0.3, volatility=0.006)
 
 
@@ -55,6 +57,7 @@ def test_both_runs_are_scored_on_the_new_test_rows_the_current_run_never_saw(
     frozen_clock.advance(hours=1)
     candidate_prices = PRICES.iloc[:1900]
     outcome = _train(session, settings, candidate_prices)
+    assert outcome.promotion is not None and outcome.promotion.comparison is not None
     comparison = outcome.promotion.comparison
     assert comparison["basis"] == "shared_rows"
 
@@ -85,9 +88,11 @@ def test_an_unreadable_current_model_falls_back_to_each_runs_own_test_and_says_s
     session, settings, frozen_clock
 ) -> None:
     current = _train(session, settings, PRICES.iloc[:1500]).run
+    assert current.model_file is not None
     (models_dir(settings.artifacts_dir) / current.model_file).write_bytes(b"tampered")
     frozen_clock.advance(hours=1)
     outcome = _train(session, settings, PRICES)
+    assert outcome.promotion is not None and outcome.promotion.comparison is not None
     comparison = outcome.promotion.comparison
     assert comparison["basis"] == "own_test_windows"
     assert f"current run {current.id} could not be loaded" in comparison["why"]
@@ -99,6 +104,7 @@ def test_too_few_shared_rows_fall_back_to_each_runs_own_test(session, settings, 
     current = _train(session, settings, PRICES).run  # its test part is the series' last bars
     frozen_clock.advance(hours=1)
     outcome = _train(session, settings, PRICES.iloc[:1620])  # ends just after the current run's test starts
+    assert outcome.promotion is not None and outcome.promotion.comparison is not None
     comparison = outcome.promotion.comparison
     assert comparison["basis"] == "own_test_windows"
     assert f"out of sample for current run {current.id}" in comparison["why"]
@@ -117,5 +123,6 @@ def test_a_crash_while_scoring_costs_only_the_comparison(
     monkeypatch.setattr(fitting, "score_on", broken)
     outcome = _train(session, settings, PRICES)
     assert outcome.run.status == "succeeded" and session.get(ModelRun, outcome.run.id) is not None
+    assert outcome.promotion is not None and outcome.promotion.comparison is not None
     assert outcome.promotion.comparison["basis"] == "own_test_windows"
     assert "crashed: RuntimeError" in outcome.promotion.comparison["why"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from myassistant.ml.training import TrainConfig
 from tests.fixtures.ml import make_news, make_prices, pair_key
 
 FAST = TrainConfig(n_estimators=30, early_stopping_rounds=10, n_jobs=1)
-PAIR = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "15m", "horizon_steps": 4}
+PAIR: dict[str, Any] = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "15m", "horizon_steps": 4}
 
 
 def _train(session, settings, prices, **overrides):
@@ -86,7 +87,7 @@ def test_out_of_range_costs_fail_the_run_as_invalid_input(session, settings) -> 
         costs=Costs(fee_bps=-1),
     )
     assert outcome.run.status == "failed" and outcome.error is not None and outcome.error.status_code == 422
-    assert "fee_bps" in outcome.run.error
+    assert outcome.run.error is not None and "fee_bps" in outcome.run.error
 
 
 def test_policy_min_train_rows_comes_from_the_config_doc(session, settings) -> None:
@@ -157,7 +158,8 @@ def test_fan_out_trains_in_worker_processes_and_records_every_run_here(
     ]
     assert seen == list(symbols)
     assert [d.promotion for d in done] == ["promoted", "promoted", None, None]
-    assert "not enough labelled rows" in done[2].error and "database went away" in done[3].error
+    assert done[2].error is not None and "not enough labelled rows" in done[2].error
+    assert done[3].error is not None and "database went away" in done[3].error
     # Runs are stamped by this process's clock, not the workers' own.
     assert stored == {d.run_id: (d.pair.symbol, d.status, frozen_clock.now()) for d in done}
 

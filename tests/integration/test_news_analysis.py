@@ -44,9 +44,9 @@ def test_analysis_finds_language_tags_and_sentiment_of_every_peer_item(session, 
         if item.lang != "en":
             assert annotation.compound is None and annotation.pos is None, slug
         if item.sentiment == "positive":
-            assert annotation.compound >= 0.05, slug
+            assert annotation.compound is not None and annotation.compound >= 0.05, slug
         elif item.sentiment == "negative":
-            assert annotation.compound <= -0.05, slug
+            assert annotation.compound is not None and annotation.compound <= -0.05, slug
     assert report.by_lang == {"en": 25, "ru": 7, "de": 3, "es": 3}
     assert report.with_sentiment == 25
 
@@ -134,6 +134,7 @@ def test_latest_headlines_are_point_in_time(session, frozen_clock) -> None:
 
     headlines = service.latest_headlines(session, tag="BTC")
     assert [h.title for h in headlines] == [later.title, early.title]
+    assert headlines[0].compound is not None and headlines[1].compound is not None
     assert headlines[0].compound < 0 < headlines[1].compound
     assert headlines[0].source == "Test Source" and headlines[0].url == later.url
     before = service.latest_headlines(session, tag="btc", before=FROZEN_AT + timedelta(hours=2))

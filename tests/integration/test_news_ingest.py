@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from myassistant.core.errors import InvalidInput
 from myassistant.news import service, sources
+from myassistant.news.schemas import FeedResult, FetchReport
 from myassistant.news.tables import Article, Feed
 from myassistant.peers import news as news_peer
 from tests.conftest import FROZEN_AT
@@ -21,7 +22,7 @@ def _fetch(session, settings, feeds, options, **kwargs):
     return service.fetch_news(session, settings=settings, feeds=feeds, options=options, **kwargs)
 
 
-def _by_name(report, urls) -> dict[str, object]:
+def _by_name(report: FetchReport, urls: dict[str, str]) -> dict[str, FeedResult]:
     return {name: next(r for r in report.feeds if r.url == url) for name, url in urls.items()}
 
 
@@ -78,13 +79,15 @@ def test_broken_feeds_are_reported_with_reasons_while_the_others_are_stored(
     report = _fetch(session, settings, [*good.values(), *broken.values()], fetch_options)
     results = _by_name(report, broken)
 
-    assert "malformed XML" in results["malformed"].error
+    assert results["malformed"].error is not None and "malformed XML" in results["malformed"].error
     assert results["slow"].error == f"timed out after {fetch_options.timeout_s:g} s"
     assert results["error"].error == "HTTP 500 Internal Server Error" and results["error"].http_status == 500
-    assert "too large" in results["huge"].error
-    assert "entit" in results["bomb"].error
+    assert results["huge"].error is not None and "too large" in results["huge"].error
+    assert results["bomb"].error is not None and "entit" in results["bomb"].error
     assert results["notafeed"].error == "not an RSS or Atom feed"
-    assert results["wrong-encoding"].error.startswith("wrong encoding: document declared as utf-8")
+    assert results["wrong-encoding"].error is not None and results["wrong-encoding"].error.startswith(
+        "wrong encoding: document declared as utf-8"
+    )
     assert all(results[name].status == "error" and results[name].new == 0 for name in broken)
     assert report.errors == len(broken)
     assert len(_stored_urls(session)) == len(news_peer.unique_items())

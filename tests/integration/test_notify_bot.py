@@ -6,6 +6,7 @@ import logging
 import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -21,6 +22,7 @@ from myassistant.bot.poller import (
 )
 from myassistant.cli import app as cli_app
 from myassistant.core import configdocs
+from myassistant.core.i18n import Lang
 from myassistant.jobs.tables import JobRun
 from myassistant.notify.telegram import client_for
 from myassistant.reports import service as reports
@@ -44,7 +46,7 @@ def configure(database, telegram_peer):
 def make_bot(database, notify_settings, configure):
     bots: list[Bot] = []
 
-    def build(**options: object) -> Bot:
+    def build(**options: Any) -> Bot:
         options.setdefault("error_backoff_s", 0.05)
         bot = Bot(
             database=database,
@@ -52,7 +54,7 @@ def make_bot(database, notify_settings, configure):
             client_builder=lambda settings, token, sleep: client_for(
                 settings, token, retry=FAST_RETRY, sleep=sleep, timeout_s=2.0
             ),
-            **options,  # type: ignore[arg-type]
+            **options,
         )
         bots.append(bot)
         return bot
@@ -179,7 +181,12 @@ def test_report_sends_the_newest_report_file_in_the_chats_language(
     bot = make_bot()
     assert ask(bot, telegram_peer, "/report") == ["No report yet."]
     assert telegram_peer.state.documents() == []
-    for day, lang in ((date(2026, 1, 13), "en"), (date(2026, 1, 14), "en"), (date(2026, 1, 14), "ru")):
+    day_langs: list[tuple[date, Lang]] = [
+        (date(2026, 1, 13), "en"),
+        (date(2026, 1, 14), "en"),
+        (date(2026, 1, 14), "ru"),
+    ]
+    for day, lang in day_langs:
         reports.build(database, settings=notify_settings, day=day, lang=lang)
 
     bot.poll_once()

@@ -91,6 +91,7 @@ def test_latest_closes_gives_each_series_its_own_newest_bar_in_one_call(session)
     btc, eth = _bars(10), _bars(4, seed=1)
     store.upsert_bars(session, instrument_id=_iid(session), bars=btc)
     eth_id = service.instrument_id(session, exchange="bybit", symbol="ETH/USDT", timeframe="1h", create=True)
+    assert eth_id is not None
     store.upsert_bars(session, instrument_id=eth_id, bars=eth)
     keys = [("bybit", "BTC/USDT", "1h"), ("bybit", "ETH/USDT", "1h"), ("bybit", "SOL/USDT", "1h")]
     latest = service.latest_closes(session, keys=keys)

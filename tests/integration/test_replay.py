@@ -6,6 +6,7 @@ import json
 import os
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from myassistant.ml.backtest import run_backtest
 from myassistant.ml.features import FEATURE_COLUMNS, WARMUP_BARS, build_features
 from myassistant.ml.policy import MODEL_POLICY, ModelPolicy
 from myassistant.ml.predictors import LinearPredictor
+from myassistant.ml.tables import ModelRun
 from myassistant.ml.training import TrainConfig
 from myassistant.news import service as news_service
 from myassistant.replay import engine, service
@@ -38,7 +40,12 @@ from tests.fixtures.ml import make_news, pair_key, register_run, store_news, sto
 
 TRAIN_BARS = 1200
 HORIZON = 4
-PAIR = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "15m", "horizon_steps": HORIZON}
+PAIR: dict[str, Any] = {
+    "exchange": "bybit",
+    "symbol": "BTC/USDT",
+    "timeframe": "15m",
+    "horizon_steps": HORIZON,
+}
 SMALL_TREES = TrainConfig(n_estimators=40, early_stopping_rounds=10)
 STEP = timedelta(minutes=15)
 
@@ -90,9 +97,12 @@ def test_with_the_policy_off_and_horizon_exits_the_replay_trades_equal_the_backt
 ) -> None:
     frozen_clock.advance(days=4)
     _fetch(session, peer_settings, "BTC/USDT", 1000)
-    run = session.get(ml_service.ModelRun, trained_run)
+    run = session.get(ModelRun, trained_run)
+    assert run is not None
     start = service.first_allowed_bar(run)
-    end = market.latest_bar(session, exchange="bybit", symbol="BTC/USDT", timeframe="15m").ts
+    latest = market.latest_bar(session, exchange="bybit", symbol="BTC/USDT", timeframe="15m")
+    assert latest is not None
+    end = latest.ts
     all_in = BrokerSettings(position_pct=Decimal(100), exit_after_horizon=True)
     spec = _fixed(trained_run, start, end, risk_policy=RiskPolicy(enabled=False), broker=all_in)
     session.commit()
@@ -226,7 +236,9 @@ def two_pairs(session, peer_settings, frozen_clock):
     registry.MODEL_CACHE.clear()
     for symbol in ("BTC/USDT", "ETH/USDT"):
         _fetch(session, peer_settings, symbol, TRAIN_BARS + WARMUP_BARS + WINDOW_BARS + 20)
-    end = market.latest_bar(session, exchange="bybit", symbol="BTC/USDT", timeframe="15m").ts
+    latest = market.latest_bar(session, exchange="bybit", symbol="BTC/USDT", timeframe="15m")
+    assert latest is not None
+    end = latest.ts
     session.commit()
     return end - STEP * (WINDOW_BARS - 1), end
 

@@ -15,7 +15,15 @@ from sqlalchemy import func, select
 
 from myassistant.replay import service as replay
 from myassistant.reports import logic, service
-from myassistant.reports.schemas import ReplayFigures
+from myassistant.reports.schemas import (
+    JobsSection,
+    MarketsSection,
+    ModelsSection,
+    NewsSection,
+    PaperSection,
+    ReplayFigures,
+    SignalsSection,
+)
 from myassistant.reports.tables import Report
 from myassistant.trading.tables import PaperOrder
 from tests.fixtures.report import (
@@ -61,6 +69,9 @@ def test_every_section_shows_the_days_figures(database, settings, seeded, frozen
         sections = service.collect(session, settings=settings, day=REPORT_DAY)
     summary = service.summarise(sections)
     html = built.path.read_text(encoding="utf-8")
+    assert isinstance(sections["paper"], PaperSection) and isinstance(sections["signals"], SignalsSection)
+    assert isinstance(sections["news"], NewsSection) and isinstance(sections["markets"], MarketsSection)
+    assert isinstance(sections["models"], ModelsSection) and isinstance(sections["jobs"], JobsSection)
 
     equity_end, change = _expected_equity_change(database, seeded)
     assert summary.equity == pytest.approx(equity_end, abs=1e-6)
@@ -101,9 +112,9 @@ def test_every_section_shows_the_days_figures(database, settings, seeded, frozen
         [pair] = [p for p in sections["markets"].pairs if p.symbol == symbol]
         assert pair.change_pct == pytest.approx(expected) and pair.bars == 96
         assert pair.close == pytest.approx(_close_at(frame, 23, 45)) and len(pair.sparkline) == 48
-    moves = {p.symbol: p.change_pct for p in sections["markets"].pairs}
-    assert summary.best_pair.symbol == max(moves, key=moves.get)
-    assert summary.worst_pair.symbol == min(moves, key=moves.get)
+    moves = {p.symbol: p.change_pct for p in sections["markets"].pairs if p.change_pct is not None}
+    assert summary.best_pair is not None and summary.best_pair.symbol == max(moves, key=moves.__getitem__)
+    assert summary.worst_pair is not None and summary.worst_pair.symbol == min(moves, key=moves.__getitem__)
 
     models = sections["models"]
     assert {h.symbol: h.status for h in models.health} == {"BTC/USDT": "ok", "ETH/USDT": "stale"}
@@ -194,6 +205,7 @@ def test_the_days_replays_show_mode_window_pairs_status_and_both_what_if_sides(
         "risk_policy"
     ]
     assert (what_if.start, what_if.end) == (DAY_START - timedelta(hours=12), DAY_START + timedelta(hours=20))
+    assert what_if.figures is not None and what_if.what_if is not None
     for side, figures in ((a, what_if.figures), (b, what_if.what_if)):
         assert figures.model_dump() == {name: side[name] for name in ReplayFigures.model_fields}
     assert 0 < a["trades"] < b["trades"] and a["vetoes"] > 0  # the policy blocked BUYs the what-if took
@@ -225,11 +237,13 @@ def test_the_days_replays_show_mode_window_pairs_status_and_both_what_if_sides(
     assert "Window 2026-01-13 12:00 → 2026-01-14 20:00 UTC (bar opens) · BTC/USDT 15m, ETH/USDT 15m" in html
     assert f"Replay #{failed.id} · walk-forward" in html and failed.figures is None
     assert failed.error is not None and failed.error.startswith("RuntimeError: exchange said 401")
-    assert SECRET not in html and SECRET in stored[failed.id].error  # redacted in the report only
+    stored_error = stored[failed.id].error
+    assert stored_error is not None
+    assert SECRET not in html and SECRET in stored_error  # redacted in the report only
     assert f"Replay #{seeded.other_day_replay} " not in html
 
     assert (summary.replays, summary.failed_replays) == (2, 1)
-    assert summary.latest_replay.id == what_if.id
+    assert summary.latest_replay is not None and summary.latest_replay.id == what_if.id
     line = logic.summary_lines(summary, "en")[-1]
     assert (
         line

@@ -17,7 +17,12 @@ def test_report_builds_the_day_in_the_language_asked_and_opens_it(
     cli_env, database, tmp_path: Path, frozen_clock, monkeypatch
 ) -> None:
     opened: list[str] = []
-    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+
+    def open_in_browser(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", open_in_browser)
     result = runner.invoke(app, ["report", "--date", "2026-01-13", "--lang", "ru", "--open"])
     assert result.exit_code == 0, result.output
     path = (tmp_path / "artifacts" / "reports" / "daily_2026-01-13_ru.html").resolve()

@@ -136,6 +136,7 @@ def test_the_same_event_processed_twice_sends_one_message(database, world, notif
     outcome = make_event(database, world)
     event = stored_event(database, outcome.event.id)
     again = send(database, world, event)
+    assert outcome.notification is not None
     assert again.status == "already_handled" and again.notification_id == outcome.notification.notification_id
     repeated = make_event(database, world)  # the same bar: the stored event, nothing downstream
     assert repeated.created is False and repeated.notification is None
@@ -202,6 +203,7 @@ def test_a_blocked_buy_is_sent_only_with_include_blocked_and_says_why(
         configdocs.put(session, RISK_POLICY, OPEN_POLICY.model_copy(update={"blacklist": ["BTC"]}))
     outcome = make_event(database, world)
     assert outcome.event.blocked is True
+    assert outcome.notification is not None
     assert outcome.notification.status == ("sent" if include_blocked else "skipped")
     messages = telegram_peer.state.messages()
     assert len(messages) == include_blocked
@@ -215,6 +217,7 @@ def test_a_429_is_waited_out_then_exactly_one_message_is_delivered(
 ) -> None:
     telegram_peer.state.fail_next("sendMessage", 429, retry_after=1)
     result = make_event(database, world).notification
+    assert result is not None and result.notification_id is not None
     assert result.status == "sent" and result.attempts == 2
     assert len(telegram_peer.state.messages()) == 1
     first, second = telegram_peer.state.calls("sendMessage")
@@ -226,6 +229,7 @@ def test_a_429_is_waited_out_then_exactly_one_message_is_delivered(
 def test_5xx_is_retried_with_backoff(database, world, notify_on, telegram_peer) -> None:
     telegram_peer.state.fail_next("sendMessage", 502, times=2)
     result = make_event(database, world).notification
+    assert result is not None and result.notification_id is not None
     assert result.status == "sent" and result.attempts == 3
     assert [o for o, _ in attempts(database, result.notification_id)] == [
         "server_error",
@@ -240,6 +244,7 @@ def test_a_rejected_token_is_recorded_and_the_signal_and_order_are_still_stored(
     notify_on(token=OTHER_TOKEN)
     outcome = make_event(database, world, trade=True)
     result = outcome.notification
+    assert result is not None and result.reason is not None
     assert result.status == "failed" and result.outcome == "bad_token" and result.retryable is True
     assert "Telegram rejected the bot token" in result.reason and "check the token" in result.reason
     assert OTHER_TOKEN not in result.reason and OTHER_TOKEN.split(":")[1] not in result.reason
@@ -248,6 +253,7 @@ def test_a_rejected_token_is_recorded_and_the_signal_and_order_are_still_stored(
         assert session.get(SignalEvent, outcome.event.id) is not None
         assert [o.signal_event_id for o in broker.orders(session)] == [outcome.event.id]
     [row] = rows(database, outcome.event.id)
+    assert row.last_error is not None
     assert row.status == "failed" and "rejected the bot token" in row.last_error
     assert OTHER_TOKEN.split(":")[1] not in row.last_error
     assert [o for o, _ in attempts(database, row.id)] == ["bad_token"]  # 401 is not retried at once
@@ -259,6 +265,7 @@ def test_a_failed_notification_is_sent_once_by_the_retry_pass(
 ) -> None:
     telegram_peer.state.fail_next("sendMessage", 500, times=4)  # every attempt of the first call
     outcome = make_event(database, world)
+    assert outcome.notification is not None
     assert outcome.notification.status == "failed" and outcome.notification.retryable is True
     assert service.retry_failed_notifications(database, settings=world) == {
         "retried": 1,
@@ -295,6 +302,7 @@ def test_an_unreachable_telegram_leaves_the_signal_stored_and_the_notification_r
     )
     outcome = make_event(database, nowhere)
     result = outcome.notification
+    assert result is not None and result.reason is not None
     assert result.status == "failed" and result.outcome == "unreachable" and result.retryable is True
     assert "cannot reach Telegram" in result.reason
     assert stored_event(database, outcome.event.id).final_signal == "buy"
@@ -309,6 +317,7 @@ def test_no_answer_after_sending_is_never_sent_again(database, world, notify_on,
     notify.DELIVERY_CLIENTS.configure(impatient)  # fast_delivery restores the default afterwards
     telegram_peer.state.fail_next("sendMessage", None, delay_s=0.8)
     outcome = make_event(database, world)
+    assert outcome.notification is not None and outcome.notification.reason is not None
     assert outcome.notification.status == "failed" and outcome.notification.retryable is False
     assert "may have been processed" in outcome.notification.reason
     assert telegram_peer.state.wait_for(lambda: len(telegram_peer.state.messages()) == 1)
@@ -343,6 +352,7 @@ def test_a_reservation_left_by_a_crash_is_never_sent(database, world, notify_on,
 def test_disabled_notifications_reserve_nothing(database, world, notify_on, telegram_peer) -> None:
     notify_on(enabled=False)
     outcome = make_event(database, world)
+    assert outcome.notification is not None
     assert (
         outcome.notification.status == "skipped"
         and outcome.notification.reason == "notifications are disabled"
@@ -357,6 +367,7 @@ def test_a_broken_notification_path_never_breaks_the_signal(database, world, not
 
     monkeypatch.setattr(notify.DELIVERY_CLIENTS, "factory", explode)
     outcome = make_event(database, world, trade=True)
+    assert outcome.notification is not None and outcome.notification.reason is not None
     assert outcome.notification.status == "error" and "RuntimeError" in outcome.notification.reason
     assert outcome.order is not None
 

@@ -134,7 +134,7 @@ def test_the_token_never_appears_in_errors_reprs_or_logs(telegram_peer, caplog) 
     caplog.set_level(logging.DEBUG)
     token = telegram_peer.token
     telegram_peer.state.reset(token="222222:AAH" + "q" * 32)
-    failures: list[Exception] = []
+    failures: list[TelegramBadToken | TelegramUnavailable] = []
     for client in (
         telegram_peer.client(),
         TelegramClient(token, api_base=f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(attempts=1)),
@@ -147,9 +147,9 @@ def test_the_token_never_appears_in_errors_reprs_or_logs(telegram_peer, caplog) 
                 failures.append(exc)
                 logging.getLogger("myassistant.test").exception("telegram failed: %s", exc)
     assert len(failures) == 2
-    for exc in failures:
-        assert token not in str(exc) and token not in repr(exc) and token not in str(exc.extra)
-        assert exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__)
+    for failure in failures:
+        assert token not in str(failure) and token not in repr(failure) and token not in str(failure.extra)
+        assert failure.__cause__ is None and (failure.__context__ is None or failure.__suppress_context__)
     assert "telegram failed" in caplog.text
     assert token not in caplog.text
 

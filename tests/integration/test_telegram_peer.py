@@ -118,7 +118,7 @@ def test_get_updates_honours_limit_and_allowed_updates(telegram_peer) -> None:
     telegram_peer.state.inject_update("callback_query", {"id": "1"})
     for text in ("a", "b", "c"):
         telegram_peer.state.inject_message(telegram_peer.chat_id, text)
-    params = {"limit": 2, "allowed_updates": json.dumps(["message"])}
+    params: dict[str, str | int] = {"limit": 2, "allowed_updates": json.dumps(["message"])}
     updates = httpx.get(url(telegram_peer, "getUpdates"), params=params).json()["result"]
     assert [u["message"]["text"] for u in updates] == ["a", "b"]
 

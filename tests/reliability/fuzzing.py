@@ -19,11 +19,23 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
+from schemathesis.schemas import APIOperation, BaseSchema
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+
+
+def all_operations(schema: BaseSchema) -> list[APIOperation]:
+    """Every operation of the schema; one that schemathesis cannot read fails the test with its reason."""
+    operations = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        operations.append(result.ok())
+    return operations
 
 
 def no_undeclared_server_error(ctx: Any, response: Any, case: Any) -> bool | None:

@@ -11,7 +11,7 @@ import schemathesis
 from myassistant.api.app import create_app
 from myassistant.market.exchange import CLIENTS
 from tests.fixtures.exchange_peer import TEST_CLIENT_OPTIONS
-from tests.reliability.fuzzing import fuzz_all
+from tests.reliability.fuzzing import all_operations, fuzz_all
 
 CLOSED_PORT_FEED = "http://127.0.0.1:9/feed.rss"
 
@@ -41,7 +41,7 @@ def stay_local(case: Any) -> None:
 def test_no_input_makes_any_operation_answer_5xx(make_settings, database) -> None:
     previous = CLIENTS.configure(TEST_CLIENT_OPTIONS)  # an unreachable exchange fails fast
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = all_operations(schema)
     chosen = [op for op in operations if (op.method.upper(), op.path) not in SKIPPED]
     try:
         report = fuzz_all(chosen, max_examples=EXAMPLES_PER_OPERATION, adjust=stay_local)
@@ -53,7 +53,7 @@ def test_no_input_makes_any_operation_answer_5xx(make_settings, database) -> Non
 
 def test_every_operation_is_fuzzed_here_or_in_a_named_suite(make_settings, database) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
-    operations = {(result.ok().method.upper(), result.ok().path) for result in schema.get_all_operations()}
+    operations = {(operation.method.upper(), operation.path) for operation in all_operations(schema)}
     assert set(FUZZED_ELSEWHERE) <= operations  # a renamed route must not drop out of every suite
 
 
@@ -63,5 +63,5 @@ def test_every_operation_is_fuzzed_here_or_in_a_named_suite(make_settings, datab
 )
 def test_the_fuzzer_covers_mutating_routes(make_settings, database, path: str) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings(), database=database))
-    paths = {result.ok().path for result in schema.get_all_operations()}
+    paths = {operation.path for operation in all_operations(schema)}
     assert path in paths

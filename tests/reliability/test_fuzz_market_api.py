@@ -6,7 +6,7 @@ from __future__ import annotations
 import schemathesis
 
 from myassistant.api.app import create_app
-from tests.reliability.fuzzing import fuzz_all
+from tests.reliability.fuzzing import all_operations, fuzz_all
 
 MARKET_PATHS = ("/prices", "/watchlist")
 
@@ -14,7 +14,7 @@ MARKET_PATHS = ("/prices", "/watchlist")
 def test_no_input_makes_a_market_operation_answer_5xx(peer_settings, database, frozen_clock) -> None:
     app = create_app(peer_settings, database=database)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = all_operations(schema)
     market = [operation for operation in operations if operation.path.startswith(MARKET_PATHS)]
     report = fuzz_all(market, max_examples=25)
     assert report.operations == 8

@@ -13,7 +13,7 @@ from myassistant.api.routes.notify import get_client_factory
 from myassistant.core import configdocs
 from myassistant.news.service import FETCH_CONFIG
 from tests.fixtures.telegram_peer import fast_client_factory, set_notify_config
-from tests.reliability.fuzzing import fuzz_all
+from tests.reliability.fuzzing import all_operations, fuzz_all
 
 FETCH = ("POST", "/news/fetch")
 CLOSED_PORT = "http://127.0.0.1:9"
@@ -21,7 +21,7 @@ CLOSED_PORT = "http://127.0.0.1:9"
 
 def _operations(app: Any, wanted: set[tuple[str, str]] | None = None, prefix: str = "") -> list[Any]:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = all_operations(schema)
     return [
         op
         for op in operations

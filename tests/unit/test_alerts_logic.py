@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,8 @@ def test_a_job_incident_needs_three_errors_and_its_key_names_the_streak() -> Non
     assert logic.job_incident(JobStreak("fetch_news", 41, 2, "boom")) is None
     incident = logic.job_incident(JobStreak("fetch_news", 41, 3, "boom"))
     assert incident is not None and incident.key == "job:fetch_news:after:41"
-    assert logic.job_incident(JobStreak("fetch_news", 41, 9, "later")).key == incident.key  # same outage
+    later = logic.job_incident(JobStreak("fetch_news", 41, 9, "later"))
+    assert later is not None and later.key == incident.key  # same outage
 
 
 def test_a_feed_incident_key_changes_only_when_the_feed_recovered_in_between() -> None:
@@ -33,7 +35,12 @@ def test_a_feed_incident_key_changes_only_when_the_feed_recovered_in_between() -
 
 
 def test_only_a_stale_model_with_a_run_is_an_incident() -> None:
-    pair = {"exchange": "bybit", "symbol": "BTC/USDT", "timeframe": "15m", "horizon_steps": 12}
+    pair: dict[str, Any] = {
+        "exchange": "bybit",
+        "symbol": "BTC/USDT",
+        "timeframe": "15m",
+        "horizon_steps": 12,
+    }
     incident = logic.stale_model_incident(**pair, status="stale", run_id=3, reason="run 3: 9.0 days old")
     assert incident is not None and incident.key == "model:bybit:BTC/USDT:15m:12:run:3"
     assert logic.stale_model_incident(**pair, status="missing", run_id=None, reason="") is None

@@ -79,7 +79,7 @@ def test_signal_count_refuses_anything_else(args: str) -> None:
 
 def test_help_lists_every_command_in_both_languages() -> None:
     for lang in ("en", "ru"):
-        text = render_help(lang)  # type: ignore[arg-type]
+        text = render_help(lang)
         for name in ("status", "signals [n]", "positions", "equity", "report", "watchlist", "help"):
             assert f"/{name} — " in text
 

@@ -54,7 +54,12 @@ def test_buy_add_close_sequence_matches_hand_computation() -> None:
 def test_zero_fee_and_slippage_trade_at_the_close() -> None:
     free = BrokerSettings(fee_bps=Decimal(0), slippage_bps=Decimal(0))
     fill = logic.plan_buy(cash=Decimal(1000), price=Decimal(50), settings=free)
-    assert (fill.fill_price, fill.fee, fill.notional, fill.qty) == (Decimal(50), 0, Decimal(100), Decimal(2))
+    assert (fill.fill_price, fill.fee, fill.notional, fill.qty) == (
+        Decimal(50),
+        Decimal(0),
+        Decimal(100),
+        Decimal(2),
+    )
     sell = logic.plan_sell(
         holding=Holding(Decimal(2), Decimal(50), Decimal(100)), price=Decimal(50), settings=free
     )

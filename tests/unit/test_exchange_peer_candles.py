@@ -13,6 +13,7 @@ from myassistant.peers.exchange import (
     CYCLE_BASES,
     DEFAULT_MARKETS,
     ORIGIN_MS,
+    PeerMarket,
     closed_bars,
     forming_bar,
 )
@@ -91,7 +92,8 @@ def test_the_learnable_regime_is_a_log_price_offset_on_its_markets_only() -> Non
     walk = replace(sol, cycle=None)
     with_cycle = closed_bars(7, sol, "15m", START, START + 3000 * M15)
     without = closed_bars(7, walk, "15m", START, START + 3000 * M15)
-    offset = sol.cycle.offset(with_cycle.ts + M15)  # type: ignore[union-attr]
+    assert sol.cycle is not None
+    offset = sol.cycle.offset(with_cycle.ts + M15)
     relative = 10.0**-sol.price_decimals / with_cycle.close  # the rounding of both prices
     assert np.abs(np.log(with_cycle.close) - np.log(without.close) - offset).max() < 2 * relative.max()
     assert np.abs(offset).max() == pytest.approx(CYCLE_AMPLITUDE * sol.daily_volatility, rel=1e-3)
@@ -101,10 +103,11 @@ def test_the_regime_predicts_the_forward_return_and_the_walk_does_not() -> None:
     """The known phase ranks the 12-bar forward returns of a learnable pair well (AUC far above the
     model policy's 0.55); on a random-walk pair the same score ranks nothing."""
 
-    def auc_of_phase(market) -> float:  # type: ignore[no-untyped-def]
+    def auc_of_phase(market: PeerMarket) -> float:
         bars = closed_bars(7, market, "15m", START, START + 35_000 * M15)
         forward = np.log(bars.close[12:] / bars.close[:-12])
         cycle = market.cycle or next(m for m in DEFAULT_MARKETS if m.symbol == "SOL/USDT").cycle
+        assert cycle is not None
         score = cycle.offset(bars.ts[:-12] + 13 * M15) - cycle.offset(bars.ts[:-12] + M15)
         labels = forward > 0.003  # beats round-trip costs
         ranks = score.argsort().argsort()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from myassistant.core.i18n import Lang
 from myassistant.notify.logic import (
     RiskNote,
     SignalNotice,
@@ -23,7 +25,7 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 TOKEN = "123456789:AAH" + "x" * 32
 
 
-def notice(**changes: object) -> SignalNotice:
+def notice(**changes: Any) -> SignalNotice:
     base = SignalNotice(
         event_id=17,
         exchange="bybit",
@@ -43,7 +45,7 @@ def notice(**changes: object) -> SignalNotice:
         top_features=(("ret_24", 0.21), ("vol_norm", -0.08)),
         headlines=("Bitcoin ETF inflows hit a record", "Second headline", "Third headline"),
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def blocked_notice(**changes: object) -> SignalNotice:
@@ -148,7 +150,7 @@ def test_flat_message_says_flat() -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_every_dynamic_value_is_escaped(lang: str) -> None:
+def test_every_dynamic_value_is_escaped(lang: Lang) -> None:
     evil = "<b>&amp;</b><script>"
     item = blocked_notice(
         symbol=f"X{evil}/USDT",
@@ -157,7 +159,7 @@ def test_every_dynamic_value_is_escaped(lang: str) -> None:
         top_features=((f"f{evil}", 1.0),),
         reasons=(RiskNote(evil, evil, evil, evil),),
     )
-    text = render_signal_message(item, lang, NOW)  # type: ignore[arg-type]
+    text = render_signal_message(item, lang, NOW)
     plain = parse_html(text)  # the peer refuses markup Telegram would refuse
     assert f"X{evil}/USDT" in plain
     assert f"Headline {evil} & more" in plain

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from myassistant.core.i18n import Lang
 from myassistant.notify.logic import RiskNote, SignalNotice, render_signal_message
 from myassistant.notify.text import MAX_MESSAGE_LENGTH, telegram_length
 from myassistant.peers.telegram import parse_html
@@ -42,7 +43,7 @@ notices = st.builds(
 
 @settings(max_examples=150, deadline=None)
 @given(item=notices, lang=st.sampled_from(["en", "ru"]))
-def test_any_signal_renders_to_valid_telegram_html_within_the_limit(item: SignalNotice, lang: str) -> None:
-    message = render_signal_message(item, lang, NOW)  # type: ignore[arg-type]
+def test_any_signal_renders_to_valid_telegram_html_within_the_limit(item: SignalNotice, lang: Lang) -> None:
+    message = render_signal_message(item, lang, NOW)
     assert telegram_length(message) <= MAX_MESSAGE_LENGTH
     parse_html(message)

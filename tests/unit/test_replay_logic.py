@@ -50,7 +50,8 @@ def test_buy_and_hold_curve_marks_each_pair_at_its_latest_close_and_ends_at_buy_
             1000 * (growth_btc[2] + growth_eth) / 2,
         ]
     )
-    assert curve[-1] == pytest.approx(1000 * (1 + buy_and_hold([early, late], broker)))
+    held = buy_and_hold([early, late], broker)
+    assert held is not None and curve[-1] == pytest.approx(1000 * (1 + held))
 
 
 def test_buy_and_hold_curve_without_bars_is_the_initial_cash() -> None:

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from myassistant.reports import logic
-from myassistant.reports.schemas import ReplayHeadline, ReplaysSection, SummarySection
-from myassistant.trading.logic import Fill
+from myassistant.reports.schemas import ReplayHeadline, ReplayRow, ReplaysSection, SummarySection
+from myassistant.trading.logic import Fill, Side
 
 DAY = datetime(2026, 1, 14, tzinfo=UTC)
 KEY = ("bybit", "BTC/USDT", "15m")
 
 
-def _entry(order_id: int, at: datetime, side: str, qty: str, price: str, cash: str) -> logic.LedgerEntry:
+def _entry(order_id: int, at: datetime, side: Side, qty: str, price: str, cash: str) -> logic.LedgerEntry:
     fill = Fill(
         side,
         Decimal(qty),
@@ -26,7 +26,7 @@ def _entry(order_id: int, at: datetime, side: str, qty: str, price: str, cash: s
         Decimal(qty) * Decimal(price),
         Decimal(0),
         Decimal(cash),
-    )  # type: ignore[arg-type]
+    )
     return logic.LedgerEntry(order_id, at, *KEY, side, "signal", fill)
 
 
@@ -105,7 +105,7 @@ def test_only_web_links_become_links() -> None:
     assert not logic.web_link("javascript:alert(1)") and not logic.web_link("data:text/html,x")
 
 
-def _replay(replay_id: int, status: str, metrics: dict, **params: object) -> logic.ReplayRow:
+def _replay(replay_id: int, status: str, metrics: dict, **params: object) -> ReplayRow:
     return logic.replay_row(
         replay_id=replay_id,
         status=status,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -13,7 +14,7 @@ CALM_BROKER = BrokerState(equity=10_000, open_positions=0, symbol_position_value
 
 
 def buy(**overrides) -> RiskInputs:
-    values = {
+    values: dict[str, Any] = {
         "symbol": "BTC/USDT",
         "raw_signal": "buy",
         "prob": 0.7,

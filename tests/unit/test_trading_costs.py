@@ -33,10 +33,10 @@ def test_numpy_arrays_and_decimals_give_the_same_numbers() -> None:
         vectorised = function(entry_array, exit_array, float_rates)
         exact = [function(Decimal(a), Decimal(b), exact_rates) for a, b in zip(entry, exit_, strict=True)]
         np.testing.assert_allclose(vectorised, [float(v) for v in exact], rtol=0, atol=1e-15)
-    for function in (costs.buy_fill_price, costs.sell_fill_price, costs.fee, costs.notional_for_budget):
-        vectorised = function(entry_array, float_rates)
-        exact = [float(function(Decimal(a), exact_rates)) for a in entry]
-        np.testing.assert_allclose(vectorised, exact, rtol=1e-15)
+    for one_price in (costs.buy_fill_price, costs.sell_fill_price, costs.fee, costs.notional_for_budget):
+        vectorised = one_price(entry_array, float_rates)
+        exact_floats = [float(one_price(Decimal(a), exact_rates)) for a in entry]
+        np.testing.assert_allclose(vectorised, exact_floats, rtol=1e-15)
 
 
 def test_round_trip_return_counts_both_fees_and_both_slippages() -> None:

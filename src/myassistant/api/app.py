@@ -39,6 +39,7 @@ from myassistant.catalog.first_run import start_first_run_discovery
 from myassistant.core.config import Settings
 from myassistant.core.db import Database
 from myassistant.core.logging import setup_logging
+from myassistant.jobs import isolation
 from myassistant.jobs.runner import JobLocks
 from myassistant.jobs.scheduler import Scheduler
 
@@ -119,7 +120,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if app.state.bot is not None:
             app.state.bot.shutdown()
-        _stop_training_workers()  # first: a training job the scheduler waits for then ends at once
+        # First: a training job the scheduler waits for then ends at once.
+        isolation.stop_all()
+        _stop_training_workers()
         if app.state.scheduler is not None:
             app.state.scheduler.shutdown()
         if first_run is not None:

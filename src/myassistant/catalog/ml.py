@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from myassistant.jobs.runner import Finished, JobContext, parse_params
+from myassistant.core.config import Settings
+from myassistant.core.db import Database
+from myassistant.jobs.isolation import run_isolated
+from myassistant.jobs.runner import Finished, JobContext, Progress, parse_params
 from myassistant.ml.schemas import (
     DatasetBuildRequest,
     DatasetRead,
@@ -23,18 +26,15 @@ from myassistant.notify.logic import TrainingLine
 
 
 def _train_missing(context: JobContext, *, fetch: bool) -> Finished:
-    """Train what needs it, then tell the chat what this run did (once per run, when notifications are
-    on); the report is POST /model/train_missing's answer."""
-    from myassistant.ml import service  # loaded when the job runs, not when the service starts
-
-    progress = context.progress
-    report = service.train_missing_exclusive(
-        context.database,
-        settings=context.settings,
-        fetch=fetch,
-        source=context.source,
-        on_pair=lambda outcome, done, total: progress(done, total, f"{outcome.symbol}: {outcome.action}"),
-    )
+    """Train what needs it (in a process of its own unless TRAINING_ISOLATED=0), then tell the chat what
+    this run did (once per run, when notifications are on); the report is POST /model/train_missing's
+    answer."""
+    if context.settings.training_isolated:
+        report = run_isolated(
+            train_missing_isolated, context.settings, fetch, context.source, progress=context.progress
+        )
+    else:
+        report = _train(context.database, context.settings, fetch, context.source, context.progress)
     stats: dict[str, Any] = report.model_dump(mode="json")
     if context.run_id is not None:
         stats["telegram"] = summaries.send_training_summary(
@@ -45,6 +45,31 @@ def _train_missing(context: JobContext, *, fetch: bool) -> Finished:
             lines=training_lines(report),
         )
     return Finished(stats, result=report)
+
+
+def train_missing_isolated(
+    settings: Settings, fetch: bool, source: str, *, progress: Progress
+) -> TrainMissingReport:
+    """The training of a run, in the isolated process: its own database connection."""
+    database = Database(settings.database_url)
+    try:
+        return _train(database, settings, fetch, source, progress)
+    finally:
+        database.dispose()
+
+
+def _train(
+    database: Database, settings: Settings, fetch: bool, source: str, progress: Progress
+) -> TrainMissingReport:
+    from myassistant.ml import service  # loaded where the training runs, not when the service starts
+
+    return service.train_missing_exclusive(
+        database,
+        settings=settings,
+        fetch=fetch,
+        source=source,
+        on_pair=lambda outcome, done, total: progress(done, total, f"{outcome.symbol}: {outcome.action}"),
+    )
 
 
 def training_lines(report: TrainMissingReport) -> list[TrainingLine]:

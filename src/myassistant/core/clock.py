@@ -47,6 +47,11 @@ def now() -> datetime:
     return _current.now()
 
 
+def current() -> Clock:
+    """The clock in force (a FrozenClock in tests)."""
+    return _current
+
+
 def set_clock(clock: Clock) -> Clock:
     """Install `clock` and return the one it replaced."""
     global _current

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     ui_lang: Lang = "en"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
+    # Training runs in a process of its own that exits when it ends, so the service stays small; 0 runs it
+    # in the service's process (tests that patch the training path).
+    training_isolated: bool = True
     # An existing Dask cluster for training and replays (through joblib's dask backend); unset: local
     # worker processes.
     dask_scheduler_address: str | None = None

@@ -47,9 +47,7 @@ def build(session: Session, *, settings: Settings, request: DatasetBuildRequest)
     policy = health.get_policy(session)
     costs = costs_of(broker_settings(session))
     bars = request.bars if request.bars is not None or request.start is not None else policy.train_bars
-    frames = load_frames(
-        session, settings=settings, pair=pair, start=request.start, end=request.end, bars=bars
-    )
+    frames = load_frames(session, pair=pair, start=request.start, end=request.end, bars=bars)
     session.commit()  # nothing held while computing
     rates = rates_from_bps(costs.fee_bps, costs.slippage_bps)
     dataset = dataset_from_frames(

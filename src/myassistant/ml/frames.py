@@ -47,7 +47,6 @@ def _news_for(session: Session, prices: pd.DataFrame, timeframe: str) -> pd.Data
 def load_frames(
     session: Session,
     *,
-    settings: Settings,
     pair: Pair,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -59,7 +58,7 @@ def load_frames(
     features equal what the live row computes; rows without that much stored history are left out.
     `end` defaults to the newest stored bar; neither `start` nor `bars` means every stored bar.
     News: only the window the bars need, plus the start of the news history (`news_since`).
-    PreconditionFailed (412) when nothing or too little is stored. `settings` is unused today.
+    PreconditionFailed (412) when nothing or too little is stored.
     """
     import pandas as pd
 
@@ -171,7 +170,6 @@ class NewsMemo:
 def live_feature_row(
     session: Session,
     *,
-    settings: Settings,
     pair: Pair,
     bar_ts: datetime | None = None,
     news: NewsMemo | None = None,
@@ -181,7 +179,7 @@ def live_feature_row(
     For the decision loop: stable signature. Stored bars are closed bars, so by default `bar_ts` is
     the last closed bar the store knows; comparing it with the clock (is it the latest?) is the
     caller's call. PreconditionFailed (412) when no prices are stored (or not the bar asked for).
-    `settings` is unused today; `news` shares news reads across the pairs of one scan.
+    `news` shares news reads across the pairs of one scan.
     """
     import pandas as pd
 
@@ -214,6 +212,6 @@ def training_frames(settings: Settings, pair: Pair, *, bars: int) -> Frames:
     database = Database(settings.database_url, pool_size=1)
     try:
         with database.session(write=False) as session:
-            return load_frames(session, settings=settings, pair=pair, bars=bars)
+            return load_frames(session, pair=pair, bars=bars)
     finally:
         database.dispose()

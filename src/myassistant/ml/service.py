@@ -211,7 +211,7 @@ def train_pair(
             history, error = ensure_history(session, settings=settings, pair=key, bars=training_bars(policy))
             if error is not None:
                 raise error
-        frames = load_frames(session, settings=settings, pair=key, bars=policy.train_bars)
+        frames = load_frames(session, pair=key, bars=policy.train_bars)
     except DomainError as exc:
         return PairTrainingResult(_failed(session, key, source, exc, time.perf_counter() - started), history)
     session.commit()  # nothing held while training

@@ -77,7 +77,7 @@ def make_signal(
         timeframe=pair.timeframe,
         horizon_steps=pair.horizon_steps,
     )
-    live = live_feature_row(session, settings=settings, pair=pair, bar_ts=bar_dt, news=news)
+    live = live_feature_row(session, pair=pair, bar_ts=bar_dt, news=news)
     prices, row = live.prices, live.features.iloc[0]
     price = float(prices["close"].iloc[-1])
     prob = float(model.predict(_model_input(row, model))[0])
