@@ -3,6 +3,8 @@
 Whoever starts them (scheduler, CLI, `POST /automation/run`), they run through the runner, so each
 run has its `job_runs` row and never overlaps itself. The nightly job and train_missing do the same
 work under different names, so they also share one cross-process training lock.
+
+Each callback imports its domain service when it runs, so the service starts without the training code.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def train_missing(context: JobContext) -> Finished:
 
 def build_dataset(context: JobContext) -> DatasetRead:
     """Build and store one pair's dataset; params and result as POST /dataset/build's."""
-    from myassistant.ml import dataset_store  # loaded when the job runs, not when the service starts
+    from myassistant.ml import dataset_store
 
     request = parse_params(DatasetBuildRequest, context.params)
     with context.database.session() as session:
@@ -109,7 +111,7 @@ def build_dataset(context: JobContext) -> DatasetRead:
 def train(context: JobContext) -> TrainResponse:
     """Train one pair; params and result as POST /model/train's. A failed run is recorded, then
     raised with its run id and history, which the route answers with the error's status."""
-    from myassistant.ml import service  # loaded when the job runs, not when the service starts
+    from myassistant.ml import service
 
     request = parse_params(TrainRequest, context.params)
     with context.database.session() as session:

@@ -1,4 +1,8 @@
-"""The decision loop as jobs and actions (scheduler, POST /automation/run, CLI)."""
+"""The decision loop as jobs and actions (scheduler, POST /automation/run, CLI).
+
+Each callback imports the signals service when it runs, so the service starts without pandas and the
+feature code.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,14 @@ from myassistant.signals.schemas import SignalOnceParams
 
 def make_signals(context: JobContext) -> dict[str, Any]:
     """Retry failed notifications; every watchlist pair: refresh prices, signal, trade BUYs; then exits."""
-    from myassistant.signals import service  # loaded when the job runs, not when the service starts
+    from myassistant.signals import service
 
     return service.run_cycle(context.database, settings=context.settings, source="scheduler", trade=True)
 
 
 def scan_watchlist(context: JobContext) -> dict[str, Any]:
     """Signal every watchlist pair now, without trading."""
-    from myassistant.signals import service  # loaded when the job runs, not when the service starts
+    from myassistant.signals import service
 
     with context.database.session() as session:
         pairs = service.watchlist_pairs(session, settings=context.settings)
@@ -30,7 +34,7 @@ def scan_watchlist(context: JobContext) -> dict[str, Any]:
 
 def signal_once(context: JobContext) -> dict[str, Any]:
     """One pair (params: symbol; optional exchange, timeframe, horizon_steps, trade=true): signal, trade."""
-    from myassistant.signals import service  # loaded when the job runs, not when the service starts
+    from myassistant.signals import service
 
     request = parse_params(SignalOnceParams, context.params)
     pair = pair_with_defaults(

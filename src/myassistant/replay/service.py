@@ -28,11 +28,7 @@ from myassistant.replay.tables import Replay
 from myassistant.signals import policy as risk_policy
 from myassistant.trading.service import broker_settings
 
-if TYPE_CHECKING:  # numpy loads with the first replay read
-    pass
-
-
-if TYPE_CHECKING:  # pandas loads with the first replay read, not when the service starts
+if TYPE_CHECKING:  # pandas and numpy load with the first replay read, not when the service starts
     import pandas as pd
 
 
